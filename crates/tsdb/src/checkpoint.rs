@@ -1,0 +1,175 @@
+//! Head checkpoints (docs/format/checkpoint.md): a snapshot of every series in the head — labels, sealed
+//! chunks as stored, the open chunk's samples and out-of-order samples — written next to the WAL segment
+//! number it covers. Restart loads the newest checkpoint and replays only the WAL segments from that
+//! number on, so restart time follows the number of series, not the length of the WAL.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use model::Sample;
+
+use crate::bits::{get_uvarint, get_varint, put_uvarint, put_varint};
+use crate::chunk;
+use crate::error::{Error, Result};
+use crate::head::{Head, SealedChunk};
+use crate::records::{get_f64, get_labels, put_labels};
+use crate::wal::{self, ReadStats};
+
+const MAGIC: &[u8; 8] = b"PHXCKPT1";
+const REC_SERIES: u8 = 1;
+const REC_END: u8 = 2;
+
+pub fn path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("checkpoint.{segment:08}"))
+}
+
+/// Checkpoint segment numbers present in `dir`, ascending.
+pub fn list(dir: &Path) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
+        let e = e.map_err(Error::io("read directory", dir))?;
+        let name = e.file_name();
+        if let Some(n) = name.to_str().and_then(|s| s.strip_prefix("checkpoint.")).and_then(|s| s.parse().ok()) {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Writes the head to `checkpoint.<segment>` atomically (temp file, fsync, rename, fsync dir).
+pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
+    let final_path = path(dir, segment);
+    let tmp = dir.join(format!("checkpoint.{segment:08}.tmp"));
+    let f = File::create(&tmp).map_err(Error::io("create checkpoint", &tmp))?;
+    let mut out = BufWriter::with_capacity(1 << 20, f);
+    out.write_all(MAGIC).map_err(Error::io("write checkpoint", &tmp))?;
+    let mut rec = Vec::new();
+    let mut framed = Vec::new();
+    let mut n = 0u64;
+    for (id, s) in head.all_series() {
+        rec.clear();
+        let g = s.lock();
+        put_uvarint(&mut rec, id as u64);
+        put_labels(&mut rec, &head.labels_of(&g));
+        put_varint(&mut rec, g.max_t);
+        put_uvarint(&mut rec, g.sealed.len() as u64);
+        for c in &g.sealed {
+            put_varint(&mut rec, c.min_t);
+            put_varint(&mut rec, c.max_t);
+            put_uvarint(&mut rec, c.data.len() as u64);
+            rec.extend_from_slice(&c.data);
+        }
+        let open = g.open.as_ref().map(|o| o.bytes().to_vec()).unwrap_or_default();
+        put_uvarint(&mut rec, open.len() as u64);
+        rec.extend_from_slice(&open);
+        put_uvarint(&mut rec, g.ooo.len() as u64);
+        for x in &g.ooo {
+            put_varint(&mut rec, x.t);
+            rec.extend_from_slice(&x.v.to_bits().to_le_bytes());
+        }
+        drop(g);
+        framed.clear();
+        wal::frame(&mut framed, REC_SERIES, &rec);
+        out.write_all(&framed).map_err(Error::io("write checkpoint", &tmp))?;
+        n += 1;
+    }
+    rec.clear();
+    put_uvarint(&mut rec, n);
+    framed.clear();
+    wal::frame(&mut framed, REC_END, &rec);
+    out.write_all(&framed).map_err(Error::io("write checkpoint", &tmp))?;
+    let f = out.into_inner().map_err(|e| Error::Io {
+        op: "flush checkpoint",
+        path: tmp.clone(),
+        source: e.into_error(),
+    })?;
+    f.sync_all().map_err(Error::io("fsync checkpoint", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, &final_path).map_err(Error::io("rename checkpoint", &final_path))?;
+    wal::sync_dir(dir)?;
+    Ok(n)
+}
+
+/// Loads a checkpoint into an empty head. Returns the number of series. A checkpoint without its end
+/// record is refused (it can only come from a copy or a disk fault: checkpoints are renamed into place
+/// complete).
+pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u64> {
+    let data = fs::read(path).map_err(Error::io("read checkpoint", path))?;
+    if data.get(..8) != Some(MAGIC.as_slice()) {
+        return Err(Error::Corrupt(format!("{}: not a checkpoint (bad magic)", path.display())));
+    }
+    // Records share the WAL framing.
+    let mut stats = ReadStats::default();
+    let mut series = 0u64;
+    let mut ended = None;
+    let bad = wal::scan(&data[8..], &mut stats, |kind, p| {
+        match kind {
+            REC_SERIES => {
+                load_series(head, p)?;
+                series += 1;
+                if series % 100_000 == 0 {
+                    progress(series);
+                }
+            }
+            REC_END => {
+                let mut pos = 0;
+                ended = Some(get_uvarint(p, &mut pos)?);
+            }
+            k => return Err(Error::Corrupt(format!("unknown checkpoint record type {k}"))),
+        }
+        Ok(())
+    })?;
+    match ended {
+        Some(n) if n == series && bad.is_none() => Ok(series),
+        _ => Err(Error::Corrupt(format!(
+            "{}: incomplete checkpoint ({series} series read, problem: {:?})",
+            path.display(),
+            bad
+        ))),
+    }
+}
+
+fn load_series(head: &Head, p: &[u8]) -> Result<()> {
+    let mut pos = 0;
+    let id = get_uvarint(p, &mut pos)?;
+    let id = u32::try_from(id).map_err(|_| Error::Corrupt(format!("series id {id} out of range")))?;
+    let labels = get_labels(p, &mut pos)?;
+    let max_t = get_varint(p, &mut pos)?;
+    let s = head.create_with_id(id, &labels);
+    let mut g = s.lock();
+    let nsealed = get_uvarint(p, &mut pos)? as usize;
+    for _ in 0..nsealed.min(p.len()) {
+        let min_t = get_varint(p, &mut pos)?;
+        let max_t = get_varint(p, &mut pos)?;
+        let len = get_uvarint(p, &mut pos)? as usize;
+        let data = p.get(pos..pos + len).ok_or(Error::Corrupt("chunk runs past the end".into()))?;
+        pos += len;
+        g.sealed.push(SealedChunk { min_t, max_t, data: data.into() });
+    }
+    let len = get_uvarint(p, &mut pos)? as usize;
+    let open = p.get(pos..pos + len).ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
+    pos += len;
+    let mut samples = Vec::new();
+    if !open.is_empty() {
+        chunk::decode(open, &mut samples)?;
+    }
+    if !samples.is_empty() {
+        let mut a = chunk::XorAppender::new();
+        for s in &samples {
+            a.append(s.t, s.v);
+        }
+        g.open = Some(a);
+    }
+    g.max_t = max_t;
+    let nooo = get_uvarint(p, &mut pos)? as usize;
+    for _ in 0..nooo.min(p.len()) {
+        let t = get_varint(p, &mut pos)?;
+        let v = get_f64(p, &mut pos)?;
+        g.ooo.push(Sample::new(t, v));
+    }
+    drop(g);
+    head.note_time(max_t);
+    Ok(())
+}

@@ -1,0 +1,567 @@
+//! The database: a head fed through the WAL, checkpoints that bound restart time, and persisted blocks.
+//!
+//! Write path: resolve or create each series (a new series' WAL record is queued while its creation is
+//! exclusive), store the samples in the head under the series' lock, then queue one samples record and
+//! hand the caller an acknowledgement that completes when the record is durable.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use model::{Labels, Sample};
+use parking_lot::{Mutex, RwLock};
+use storage::{Matcher, Queryable, Series};
+use tracing::{info, warn};
+
+use crate::block::{self, Block};
+use crate::checkpoint;
+use crate::error::{Error, Rejection, Result};
+use crate::head::{Appended, Head, HeadOptions};
+use crate::metrics::TsdbMetrics;
+use crate::records::{self, SamplesEncoder};
+use crate::wal::{self, Ack, FsyncPolicy, ReadStats, Wal};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub fsync: FsyncPolicy,
+    pub head: HeadOptions,
+    pub segment_size: u64,
+    /// How often the head is checkpointed (and the WAL before it deleted).
+    pub checkpoint_interval: Duration,
+    /// Raw data older than this (relative to the newest sample) is deleted.
+    pub retention_ms: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            fsync: FsyncPolicy::Always,
+            head: HeadOptions::default(),
+            segment_size: 128 << 20,
+            checkpoint_interval: Duration::from_secs(600),
+            retention_ms: 7 * 86_400_000,
+        }
+    }
+}
+
+/// A sample that was not stored, by position in the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejected {
+    pub series: usize,
+    pub t: i64,
+    pub reason: Rejection,
+}
+
+/// What happened to a write. `ack` completes when the stored samples are durable.
+pub struct WriteOutcome {
+    pub written: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<Rejected>,
+    pub ack: Option<Ack>,
+}
+
+impl WriteOutcome {
+    /// Waits until the written samples are durable per the fsync policy.
+    pub async fn durable(&mut self) -> Result<()> {
+        match self.ack.take() {
+            None => Ok(()),
+            Some(rx) => match rx.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(Error::Wal(e.to_string())),
+                Err(_) => Err(Error::WalClosed),
+            },
+        }
+    }
+
+    /// Blocking form of [`WriteOutcome::durable`], for threads outside the async runtime.
+    pub fn wait_durable(&mut self) -> Result<()> {
+        match self.ack.take() {
+            None => Ok(()),
+            Some(rx) => match rx.blocking_recv() {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(Error::Wal(e.to_string())),
+                Err(_) => Err(Error::WalClosed),
+            },
+        }
+    }
+}
+
+pub struct Db {
+    dir: PathBuf,
+    opts: Options,
+    head: Head,
+    wal: Wal,
+    pub metrics: Arc<TsdbMetrics>,
+    maintenance: Mutex<Instant>,
+    wal_bytes_at_checkpoint: AtomicU64,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    closed: AtomicBool,
+}
+
+impl Db {
+    /// Opens or creates a database in `dir`: loads blocks, the newest checkpoint, replays the WAL after it.
+    pub fn open(dir: &Path, opts: Options, metrics: Arc<TsdbMetrics>) -> Result<Db> {
+        let started = Instant::now();
+        let wal_dir = dir.join("wal");
+        fs::create_dir_all(&wal_dir).map_err(Error::io("create directory", &wal_dir))?;
+        let blocks = block::open_all(&dir.join("blocks"))?;
+        let head = Head::new(opts.head.clone());
+        if let Some(b) = blocks.last() {
+            head.note_time(b.meta.max_time);
+        }
+
+        let checkpoints = checkpoint::list(&wal_dir)?;
+        let mut from_segment = 0;
+        for seg in checkpoints.iter().rev() {
+            let p = checkpoint::path(&wal_dir, *seg);
+            info!(checkpoint = %p.display(), "loading head checkpoint");
+            match checkpoint::load(&head, &p, |n| info!(series = n, "loading head checkpoint")) {
+                Ok(n) => {
+                    info!(series = n, "head checkpoint loaded");
+                    from_segment = *seg;
+                    break;
+                }
+                Err(e) => {
+                    warn!(error = %e, "head checkpoint unusable; trying an older one");
+                    metrics.wal_corrupt_records.inc();
+                }
+            }
+        }
+
+        let segments: Vec<u64> = wal::list_segments(&wal_dir)?.into_iter().filter(|s| *s >= from_segment).collect();
+        let total = segments.len();
+        let mut stats = ReadStats::default();
+        let mut unknown = 0u64;
+        for (i, seg) in segments.iter().enumerate() {
+            let path = wal::segment_path(&wal_dir, *seg);
+            info!(segment = seg, progress = format!("{}/{}", i + 1, total), "replaying write-ahead log");
+            wal::read_segment(&path, &mut stats, |kind, payload| {
+                match kind {
+                    wal::REC_SERIES => records::decode_series(payload, |id, labels| {
+                        head.create_with_id(id, &labels);
+                    }),
+                    wal::REC_SAMPLES => records::decode_samples(payload, |id, s| match head.get(id) {
+                        Some(series) => {
+                            head.append(&mut series.lock(), s.t, s.v, true);
+                        }
+                        None => unknown += 1,
+                    }),
+                    k => Err(Error::Corrupt(format!("unknown wal record type {k}"))),
+                }
+            })?;
+        }
+        if unknown > 0 {
+            warn!(samples = unknown, "write-ahead log samples refer to unknown series; skipped");
+        }
+        metrics.wal_corrupt_records.inc_by(stats.corrupt);
+        metrics.wal_truncated_bytes.inc_by(stats.truncated_bytes);
+        let next = wal::list_segments(&wal_dir)?.last().map_or(0, |s| s + 1).max(from_segment);
+        let wal = Wal::start(&wal_dir, next, opts.segment_size, opts.fsync, metrics.clone())?;
+        metrics.wal_segment.set(next as i64);
+        metrics.head_series.set(head.num_series() as i64);
+        metrics.blocks.set(blocks.len() as i64);
+        info!(
+            series = head.num_series(),
+            blocks = blocks.len(),
+            wal_records = stats.records,
+            wal_bytes = stats.bytes,
+            corrupt_records = stats.corrupt,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "storage opened"
+        );
+        let db = Db {
+            dir: dir.to_owned(),
+            opts,
+            head,
+            wal,
+            metrics,
+            maintenance: Mutex::new(Instant::now()),
+            wal_bytes_at_checkpoint: AtomicU64::new(0),
+            blocks: RwLock::new(blocks.into_iter().map(Arc::new).collect()),
+            closed: AtomicBool::new(false),
+        };
+        Ok(db)
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Stores a batch of series. With `atomic`, a sample refused as out of order, duplicate or too old
+    /// refuses the whole batch (Prometheus remote write 1.0); otherwise the rest is stored. Samples of new
+    /// series past the series limit are refused either way while existing series keep ingesting.
+    pub fn append(&self, batch: &[(Labels, Vec<Sample>)], atomic: bool) -> Result<WriteOutcome> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::WalClosed);
+        }
+        let mut rejected = Vec::new();
+        let mut resolved = Vec::with_capacity(batch.len());
+        for (i, (labels, samples)) in batch.iter().enumerate() {
+            let created = self.head.get_or_create(labels, |id| {
+                let mut rec = Vec::new();
+                records::encode_series(&mut rec, id, labels);
+                let mut framed = Vec::with_capacity(rec.len() + wal::RECORD_HEADER);
+                wal::frame(&mut framed, wal::REC_SERIES, &rec);
+                self.wal.write_nowait(framed);
+                self.metrics.series_created.inc();
+            });
+            match created {
+                Some(s) => resolved.push(Some(s)),
+                None => {
+                    rejected.extend(samples.iter().map(|s| Rejected { series: i, t: s.t, reason: Rejection::SeriesLimit }));
+                    resolved.push(None);
+                }
+            }
+        }
+        if atomic {
+            let mut refused = Vec::new();
+            for (i, ((_, samples), r)) in batch.iter().zip(&resolved).enumerate() {
+                let Some((_, s)) = r else { continue };
+                let g = s.lock();
+                let mut newest = g.max_t;
+                for x in samples {
+                    let verdict = if x.t > newest { Appended::Stored } else { self.head.check(&g, x.t, x.v) };
+                    if let Appended::Rejected(reason) = verdict {
+                        refused.push(Rejected { series: i, t: x.t, reason });
+                    }
+                    newest = newest.max(x.t);
+                }
+            }
+            if !refused.is_empty() {
+                for r in &refused {
+                    self.metrics.reject(r.reason.reason(), 1);
+                }
+                refused.extend(rejected);
+                return Ok(WriteOutcome { written: 0, duplicates: 0, rejected: refused, ack: None });
+            }
+        }
+        let mut enc = SamplesEncoder::new();
+        let mut duplicates = 0;
+        for (i, ((_, samples), r)) in batch.iter().zip(&resolved).enumerate() {
+            let Some((id, s)) = r else { continue };
+            let mut g = s.lock();
+            for x in samples {
+                match self.head.append(&mut g, x.t, x.v, false) {
+                    Appended::Stored => enc.add(*id, *x),
+                    Appended::Duplicate => duplicates += 1,
+                    Appended::Rejected(reason) => rejected.push(Rejected { series: i, t: x.t, reason }),
+                }
+            }
+        }
+        for r in &rejected {
+            self.metrics.reject(r.reason.reason(), 1);
+        }
+        self.metrics.samples_appended.inc_by(enc.count);
+        self.metrics.head_series.set(self.head.num_series() as i64);
+        let written = enc.count;
+        let ack = if written > 0 {
+            let mut framed = Vec::with_capacity(enc.buf.len() + wal::RECORD_HEADER);
+            wal::frame(&mut framed, wal::REC_SAMPLES, &enc.buf);
+            self.wal_bytes_at_checkpoint.fetch_add(framed.len() as u64, Ordering::Relaxed);
+            Some(self.wal.write(framed))
+        } else {
+            None
+        };
+        Ok(WriteOutcome { written, duplicates, rejected, ack })
+    }
+
+    /// Snapshots the head and deletes the WAL segments and checkpoints it makes redundant.
+    pub fn checkpoint(&self) -> Result<()> {
+        let started = Instant::now();
+        let wal_dir = self.dir.join("wal");
+        let seg = self.wal.rotate()?;
+        self.wal_bytes_at_checkpoint.store(0, Ordering::Relaxed);
+        let series = checkpoint::write(&self.head, &wal_dir, seg)?;
+        for old in checkpoint::list(&wal_dir)?.into_iter().filter(|s| *s < seg) {
+            let p = checkpoint::path(&wal_dir, old);
+            fs::remove_file(&p).map_err(Error::io("remove checkpoint", &p))?;
+        }
+        for old in wal::list_segments(&wal_dir)?.into_iter().filter(|s| *s < seg) {
+            let p = wal::segment_path(&wal_dir, old);
+            fs::remove_file(&p).map_err(Error::io("remove wal segment", &p))?;
+        }
+        self.metrics.checkpoints.inc();
+        self.metrics.checkpoint_seconds.observe(started.elapsed().as_secs_f64());
+        info!(segment = seg, series, elapsed_ms = started.elapsed().as_millis() as u64, "head checkpoint written");
+        Ok(())
+    }
+
+    /// Periodic work: persist old head data into blocks, compact, apply retention, checkpoint. Cheap to
+    /// call often; each step decides whether it is due.
+    pub fn maintain(&self) -> Result<()> {
+        let mut last = self.maintenance.lock();
+        let mut changed = self.persist_blocks()?;
+        changed |= self.compact()?;
+        self.apply_retention()?;
+        let due = last.elapsed() >= self.opts.checkpoint_interval
+            || self.wal_bytes_at_checkpoint.load(Ordering::Relaxed) > 4 * self.opts.segment_size;
+        if due || changed {
+            self.checkpoint()?;
+            *last = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Persists everything in the head into blocks now, whatever its age (for benchmarks and backups).
+    pub fn flush(&self) -> Result<()> {
+        let _g = self.maintenance.lock();
+        self.persist_range(i64::MAX)?;
+        self.checkpoint()
+    }
+
+    /// Writes head data older than the head's newest block range into blocks, then drops it from the head.
+    fn persist_blocks(&self) -> Result<bool> {
+        let range = self.opts.head.chunk_range_ms.max(1);
+        let max_t = self.head.max_t();
+        if max_t == i64::MIN {
+            return Ok(false);
+        }
+        // Keep one and a half block ranges in the head, as Prometheus does, so late samples in the
+        // out-of-order window still land in the head.
+        let keep_from = (max_t - range - range / 2).div_euclid(range) * range;
+        let lowest = self.head.all_series().iter().map(|(_, s)| s.lock().min_t()).min().unwrap_or(i64::MAX);
+        if lowest >= keep_from {
+            return Ok(false);
+        }
+        self.persist_range(keep_from)?;
+        Ok(true)
+    }
+
+    /// Cuts head data with timestamps below `before` into blocks (one per block range), then truncates it.
+    fn persist_range(&self, before: i64) -> Result<()> {
+        let range = self.opts.head.chunk_range_ms.max(1);
+        let series = self.head.all_series();
+        // Group every series' old samples by block window.
+        let mut windows: BTreeMap<i64, Vec<(Labels, Vec<Sample>)>> = BTreeMap::new();
+        for (_, s) in &series {
+            let g = s.lock();
+            if g.min_t() >= before {
+                continue;
+            }
+            let mut samples = Vec::new();
+            g.samples(i64::MIN, before.saturating_sub(1), &mut samples);
+            let labels = self.head.labels_of(&g);
+            drop(g);
+            let mut start = 0;
+            while start < samples.len() {
+                let w = samples[start].t.div_euclid(range);
+                let end = start + samples[start..].iter().take_while(|x| x.t.div_euclid(range) == w).count();
+                windows.entry(w).or_default().push((labels.clone(), samples[start..end].to_vec()));
+                start = end;
+            }
+        }
+        let blocks_dir = self.dir.join("blocks");
+        for (w, mut data) in windows {
+            data.sort_by(|a, b| a.0.cmp(&b.0));
+            let (mint, maxt) = (w * range, (w + 1) * range);
+            let b = block::write(&blocks_dir, mint, maxt, 1, Vec::new(), &data)?;
+            info!(block = %b.meta.id, min_time = mint, max_time = maxt, series = b.meta.stats.series,
+                samples = b.meta.stats.samples, "block written from head");
+            self.metrics.block_writes.inc();
+            let mut blocks = self.blocks.write();
+            blocks.push(Arc::new(b));
+            blocks.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+        }
+        for (_, s) in &series {
+            s.lock().truncate_before(before);
+        }
+        let removed = self.head.gc_empty();
+        self.metrics.series_removed.inc_by(removed as u64);
+        self.metrics.head_series.set(self.head.num_series() as i64);
+        self.update_block_metrics();
+        Ok(())
+    }
+
+    fn update_block_metrics(&self) {
+        let blocks = self.blocks.read();
+        self.metrics.blocks.set(blocks.len() as i64);
+        self.metrics.blocks_bytes.set(blocks.iter().map(|b| b.size_bytes()).sum::<u64>() as i64);
+    }
+
+    /// Merges blocks: overlapping ones always, and adjacent ones into 3× and then 12× larger ranges once
+    /// the head has moved past them.
+    fn compact(&self) -> Result<bool> {
+        let range = self.opts.head.chunk_range_ms.max(1);
+        let plan = {
+            let blocks = self.blocks.read();
+            block::plan_compaction(&blocks, range, self.head_min_time())
+        };
+        let Some(group) = plan else { return Ok(false) };
+        let started = Instant::now();
+        let merged = match block::compact(&self.dir.join("blocks"), &group) {
+            Ok(b) => b,
+            Err(e) => {
+                self.metrics.compaction_failures.inc();
+                return Err(e);
+            }
+        };
+        info!(block = %merged.meta.id, sources = group.len(), min_time = merged.meta.min_time,
+            max_time = merged.meta.max_time, elapsed_ms = started.elapsed().as_millis() as u64, "blocks compacted");
+        {
+            let mut blocks = self.blocks.write();
+            blocks.retain(|b| !group.iter().any(|g| g.meta.id == b.meta.id));
+            blocks.push(Arc::new(merged));
+            blocks.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+        }
+        for b in &group {
+            b.delete()?;
+        }
+        self.metrics.compactions.inc();
+        self.update_block_metrics();
+        Ok(true)
+    }
+
+    fn head_min_time(&self) -> i64 {
+        let range = self.opts.head.chunk_range_ms.max(1);
+        let max_t = self.head.max_t();
+        if max_t == i64::MIN { i64::MIN } else { (max_t - range - range / 2).div_euclid(range) * range }
+    }
+
+    fn apply_retention(&self) -> Result<()> {
+        let newest = self.head.max_t().max(self.blocks.read().last().map_or(i64::MIN, |b| b.meta.max_time));
+        if newest == i64::MIN || self.opts.retention_ms <= 0 {
+            return Ok(());
+        }
+        let cutoff = newest - self.opts.retention_ms;
+        let expired: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.meta.max_time <= cutoff).cloned().collect();
+        if expired.is_empty() {
+            return Ok(());
+        }
+        self.blocks.write().retain(|b| b.meta.max_time > cutoff);
+        for b in &expired {
+            info!(block = %b.meta.id, max_time = b.meta.max_time, "block deleted by retention");
+            b.delete()?;
+        }
+        self.metrics.retention_deleted_blocks.inc_by(expired.len() as u64);
+        self.update_block_metrics();
+        Ok(())
+    }
+
+    /// Checkpoints the head and closes the WAL. Writes after this fail.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let r = self.checkpoint();
+        self.wal.close();
+        r
+    }
+
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    fn head_select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Vec<Series> {
+        let mut out = Vec::new();
+        for id in self.head.select_ids(matchers) {
+            let Some(s) = self.head.get(id) else { continue };
+            let g = s.lock();
+            if g.max_t_all() < start || g.min_t() > end {
+                continue;
+            }
+            let mut samples = Vec::new();
+            g.samples(start, end, &mut samples);
+            if !samples.is_empty() {
+                out.push(Series { labels: self.head.labels_of(&g), samples });
+            }
+        }
+        out
+    }
+}
+
+/// Merges per-source series lists: same labels → samples merged by time, first source wins on ties.
+fn merge(sources: Vec<Vec<Series>>) -> Vec<Series> {
+    let mut by_labels: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+    let mut multi = false;
+    for list in sources {
+        for s in list {
+            match by_labels.entry(s.labels) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(s.samples);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    multi = true;
+                    e.get_mut().extend(s.samples);
+                }
+            }
+        }
+    }
+    by_labels
+        .into_iter()
+        .map(|(labels, mut samples)| {
+            if multi {
+                samples.sort_by_key(|s| s.t);
+                samples.dedup_by_key(|s| s.t);
+            }
+            Series { labels, samples }
+        })
+        .collect()
+}
+
+impl Queryable for Db {
+    fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<Series>> {
+        let mut sources = vec![self.head_select(start, end, matchers)];
+        for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+            sources.push(b.select(start, end, matchers).map_err(|e| storage::Error::Backend(e.to_string()))?);
+        }
+        Ok(merge(sources))
+    }
+
+    fn series(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<Labels>> {
+        let mut set = std::collections::BTreeSet::new();
+        for id in self.head.select_ids(matchers) {
+            let Some(s) = self.head.get(id) else { continue };
+            let g = s.lock();
+            if g.max_t_all() >= start && g.min_t() <= end {
+                set.insert(self.head.labels_of(&g));
+            }
+        }
+        for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+            set.extend(b.series(start, end, matchers).map_err(|e| storage::Error::Backend(e.to_string()))?);
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_names(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<String>> {
+        let mut set = std::collections::BTreeSet::new();
+        if matchers.is_empty() {
+            set.extend(self.head.label_names());
+            for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+                set.extend(b.label_names());
+            }
+        } else {
+            for l in self.series(start, end, matchers)? {
+                set.extend(l.iter().map(|(n, _)| n.to_owned()));
+            }
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_values(&self, name: &str, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<String>> {
+        let mut set = std::collections::BTreeSet::new();
+        if matchers.is_empty() {
+            set.extend(index::PostingsSource::values(&self.head, name));
+            for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+                set.extend(b.label_values(name));
+            }
+        } else {
+            for l in self.series(start, end, matchers)? {
+                set.extend(l.get(name).map(str::to_owned));
+            }
+        }
+        Ok(set.into_iter().collect())
+    }
+}
+
+use crate::index;

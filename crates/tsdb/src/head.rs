@@ -1,0 +1,466 @@
+//! The head: recent data of every active series, in memory. Labels are interned once; each series owns
+//! its sealed chunks, one open XOR chunk and a small sorted buffer of out-of-order samples, behind its own
+//! lock. Series are found by label hash (sharded maps) and by id (sharded maps); the inverted index maps
+//! each label pair to sorted series ids.
+//!
+//! Invariant: the head never does file IO; persistence (WAL, checkpoints, blocks) drives it from outside.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+
+use model::{Labels, Sample};
+use parking_lot::{Mutex, RwLock};
+use storage::Matcher;
+
+use crate::chunk::{self, XorAppender};
+use crate::error::Rejection;
+use crate::index::{self, PostingsSource};
+
+const SHARDS: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// How far behind the newest sample in the head a sample may arrive and still be stored.
+    pub ooo_window_ms: i64,
+    /// Chunks never span a multiple of this (the block range), so blocks can take whole chunks.
+    pub chunk_range_ms: i64,
+    /// Samples per chunk before it is sealed.
+    pub chunk_samples: usize,
+    pub max_series: usize,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        Self { ooo_window_ms: 3_600_000, chunk_range_ms: 7_200_000, chunk_samples: 240, max_series: 5_000_000 }
+    }
+}
+
+#[derive(Default)]
+struct SymbolsInner {
+    ids: HashMap<Arc<str>, u32>,
+    strs: Vec<Arc<str>>,
+}
+
+/// Every distinct label name and value, stored once.
+#[derive(Default)]
+pub struct Symbols(RwLock<SymbolsInner>);
+
+impl Symbols {
+    pub fn intern(&self, s: &str) -> u32 {
+        if let Some(id) = self.0.read().ids.get(s) {
+            return *id;
+        }
+        let mut w = self.0.write();
+        if let Some(id) = w.ids.get(s) {
+            return *id;
+        }
+        let id = w.strs.len() as u32;
+        let a: Arc<str> = Arc::from(s);
+        w.strs.push(a.clone());
+        w.ids.insert(a, id);
+        id
+    }
+
+    pub fn lookup(&self, s: &str) -> Option<u32> {
+        self.0.read().ids.get(s).copied()
+    }
+
+    pub fn get(&self, id: u32) -> Arc<str> {
+        self.0.read().strs.get(id as usize).cloned().unwrap_or_else(|| Arc::from(""))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.read().strs.len()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SealedChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub data: Box<[u8]>,
+}
+
+pub struct MemSeries {
+    /// Interned name, value, name, value… sorted by name.
+    pub labels: Box<[u32]>,
+    pub sealed: Vec<SealedChunk>,
+    pub open: Option<XorAppender>,
+    /// Out-of-order samples, sorted by time, unique timestamps.
+    pub ooo: Vec<Sample>,
+    /// Newest in-order timestamp (`i64::MIN` when none).
+    pub max_t: i64,
+}
+
+impl MemSeries {
+    fn new(labels: Box<[u32]>) -> Self {
+        Self { labels, sealed: Vec::new(), open: None, ooo: Vec::new(), max_t: i64::MIN }
+    }
+
+    pub fn min_t(&self) -> i64 {
+        let inorder = self.sealed.first().map(|c| c.min_t).or(self.open.as_ref().map(|o| o.min_t));
+        let ooo = self.ooo.first().map(|s| s.t);
+        match (inorder, ooo) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn max_t_all(&self) -> i64 {
+        self.max_t.max(self.ooo.last().map_or(i64::MIN, |s| s.t))
+    }
+
+    fn seal(&mut self) {
+        if let Some(open) = self.open.take() {
+            let mut samples = Vec::with_capacity(open.count());
+            if chunk::decode(open.bytes(), &mut samples).is_ok() && !samples.is_empty() {
+                self.sealed.push(SealedChunk {
+                    min_t: open.min_t,
+                    max_t: open.max_t(),
+                    data: chunk::encode(&samples).into_boxed_slice(),
+                });
+            }
+        }
+    }
+
+    /// Samples in `[start, end]`, sorted, one per timestamp (in-order data wins over out-of-order).
+    pub fn samples(&self, start: i64, end: i64, out: &mut Vec<Sample>) {
+        let mut inorder = Vec::new();
+        for c in &self.sealed {
+            if c.max_t >= start && c.min_t <= end {
+                let _ = chunk::decode(&c.data, &mut inorder);
+            }
+        }
+        if let Some(o) = &self.open
+            && o.max_t() >= start
+            && o.min_t <= end
+        {
+            let _ = chunk::decode(o.bytes(), &mut inorder);
+        }
+        inorder.retain(|s| s.t >= start && s.t <= end);
+        if self.ooo.is_empty() {
+            out.extend(inorder);
+            return;
+        }
+        let ooo = self.ooo.iter().filter(|s| s.t >= start && s.t <= end);
+        let mut merged: Vec<Sample> = inorder.iter().copied().chain(ooo.copied()).collect();
+        merged.sort_by_key(|s| s.t); // stable: in-order samples come first for equal timestamps
+        merged.dedup_by_key(|s| s.t);
+        out.extend(merged);
+    }
+
+    /// Removes every sample older than `before` (persisted elsewhere). Returns how many chunks went.
+    pub fn truncate_before(&mut self, before: i64) -> usize {
+        let n = self.sealed.len();
+        self.sealed.retain(|c| c.max_t >= before);
+        self.ooo.retain(|s| s.t >= before);
+        n - self.sealed.len()
+    }
+}
+
+/// Result of appending one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Stored,
+    /// Same timestamp and same value as what is stored: accepted, nothing to write.
+    Duplicate,
+    Rejected(Rejection),
+}
+
+type SeriesMap = HashMap<u32, Arc<Mutex<MemSeries>>>;
+
+#[derive(Default)]
+struct Postings {
+    by_pair: HashMap<(u32, u32), Vec<u32>>,
+    values: HashMap<u32, Vec<u32>>,
+    all: Vec<u32>,
+}
+
+fn sorted_insert(v: &mut Vec<u32>, id: u32) {
+    match v.last() {
+        Some(last) if *last >= id => {
+            if let Err(pos) = v.binary_search(&id) {
+                v.insert(pos, id);
+            }
+        }
+        _ => v.push(id),
+    }
+}
+
+pub struct Head {
+    pub opts: HeadOptions,
+    pub symbols: Symbols,
+    by_hash: Vec<RwLock<HashMap<u64, Vec<u32>>>>,
+    by_id: Vec<RwLock<SeriesMap>>,
+    postings: RwLock<Postings>,
+    next_id: AtomicU32,
+    num_series: AtomicUsize,
+    /// Newest timestamp in the head, for the out-of-order window.
+    max_t: AtomicI64,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Head {
+    pub fn new(opts: HeadOptions) -> Self {
+        Self {
+            opts,
+            symbols: Symbols::default(),
+            by_hash: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_id: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            postings: RwLock::new(Postings::default()),
+            next_id: AtomicU32::new(1),
+            num_series: AtomicUsize::new(0),
+            max_t: AtomicI64::new(i64::MIN),
+            hasher: Default::default(),
+        }
+    }
+
+    pub fn num_series(&self) -> usize {
+        self.num_series.load(Ordering::Relaxed)
+    }
+
+    pub fn max_t(&self) -> i64 {
+        self.max_t.load(Ordering::Relaxed)
+    }
+
+    /// Raises the head's newest timestamp (replay of checkpoints).
+    pub fn note_time(&self, t: i64) {
+        self.max_t.fetch_max(t, Ordering::Relaxed);
+    }
+
+    fn hash(&self, labels: &Labels) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for (n, v) in labels.iter() {
+            n.hash(&mut h);
+            v.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    fn same_labels(&self, ids: &[u32], labels: &Labels) -> bool {
+        ids.len() == labels.len() * 2
+            && labels.iter().enumerate().all(|(i, (n, v))| {
+                self.symbols.lookup(n) == Some(ids[2 * i]) && self.symbols.lookup(v) == Some(ids[2 * i + 1])
+            })
+    }
+
+    pub fn get(&self, id: u32) -> Option<Arc<Mutex<MemSeries>>> {
+        self.by_id[id as usize % SHARDS].read().get(&id).cloned()
+    }
+
+    /// Finds the series with these labels, or creates it. `on_create(id)` runs while the creation is still
+    /// exclusive, so a WAL record written there precedes any sample record of the series. Returns `None`
+    /// when the series does not exist and the series limit is reached.
+    pub fn get_or_create(
+        &self,
+        labels: &Labels,
+        on_create: impl FnOnce(u32),
+    ) -> Option<(u32, Arc<Mutex<MemSeries>>)> {
+        let h = self.hash(labels);
+        let shard = &self.by_hash[h as usize % SHARDS];
+        let find = |m: &HashMap<u64, Vec<u32>>| -> Option<u32> {
+            m.get(&h)?.iter().copied().find(|id| {
+                self.get(*id).is_some_and(|s| self.same_labels(&s.lock().labels, labels))
+            })
+        };
+        if let Some(id) = find(&shard.read()) {
+            return self.get(id).map(|s| (id, s));
+        }
+        let mut w = shard.write();
+        if let Some(id) = find(&w) {
+            return self.get(id).map(|s| (id, s));
+        }
+        if self.num_series() >= self.opts.max_series {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let s = self.insert(id, labels);
+        w.entry(h).or_default().push(id);
+        on_create(id);
+        Some((id, s))
+    }
+
+    /// Adds a series under a known id (replay). Returns the existing one if the id is taken.
+    pub fn create_with_id(&self, id: u32, labels: &Labels) -> Arc<Mutex<MemSeries>> {
+        if let Some(s) = self.get(id) {
+            return s;
+        }
+        let h = self.hash(labels);
+        self.by_hash[h as usize % SHARDS].write().entry(h).or_default().push(id);
+        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+        self.insert(id, labels)
+    }
+
+    fn insert(&self, id: u32, labels: &Labels) -> Arc<Mutex<MemSeries>> {
+        let ids: Box<[u32]> =
+            labels.iter().flat_map(|(n, v)| [self.symbols.intern(n), self.symbols.intern(v)]).collect();
+        {
+            let mut p = self.postings.write();
+            for pair in ids.chunks_exact(2) {
+                let key = (pair[0], pair[1]);
+                if !p.by_pair.contains_key(&key) {
+                    p.values.entry(pair[0]).or_default().push(pair[1]);
+                }
+                sorted_insert(p.by_pair.entry(key).or_default(), id);
+            }
+            sorted_insert(&mut p.all, id);
+        }
+        let s = Arc::new(Mutex::new(MemSeries::new(ids)));
+        self.by_id[id as usize % SHARDS].write().insert(id, s.clone());
+        self.num_series.fetch_add(1, Ordering::Relaxed);
+        s
+    }
+
+    /// Checks a sample against the series without storing it.
+    pub fn check(&self, s: &MemSeries, t: i64, v: f64) -> Appended {
+        if t > s.max_t {
+            return Appended::Stored;
+        }
+        if t == s.max_t {
+            let last = s.open.as_ref().map(|o| o.last_value_bits());
+            return if last == Some(v.to_bits()) {
+                Appended::Duplicate
+            } else if last.is_none() {
+                Appended::Stored
+            } else {
+                Appended::Rejected(Rejection::Duplicate)
+            };
+        }
+        if self.opts.ooo_window_ms <= 0 {
+            return Appended::Rejected(Rejection::OutOfOrder);
+        }
+        if t < self.max_t().saturating_sub(self.opts.ooo_window_ms) {
+            return Appended::Rejected(Rejection::TooOld);
+        }
+        match s.ooo.binary_search_by_key(&t, |x| x.t) {
+            Ok(i) if s.ooo[i].v.to_bits() == v.to_bits() => Appended::Duplicate,
+            Ok(_) => Appended::Rejected(Rejection::Duplicate),
+            Err(_) => Appended::Stored,
+        }
+    }
+
+    /// Appends one sample, applying the out-of-order and duplicate rules. With `replay`, the sample was
+    /// acknowledged before: it is stored wherever it fits, whatever the window.
+    pub fn append(&self, s: &mut MemSeries, t: i64, v: f64, replay: bool) -> Appended {
+        let verdict = self.check(s, t, v);
+        match verdict {
+            Appended::Stored => {}
+            Appended::Rejected(Rejection::TooOld | Rejection::OutOfOrder) if replay => {}
+            other => return other,
+        }
+        if t > s.max_t {
+            let range = self.opts.chunk_range_ms.max(1);
+            if let Some(o) = &s.open
+                && (o.count() >= self.opts.chunk_samples.min(chunk::MAX_SAMPLES)
+                    || t.div_euclid(range) != o.min_t.div_euclid(range))
+            {
+                s.seal();
+            }
+            s.open.get_or_insert_with(XorAppender::new).append(t, v);
+            s.max_t = t;
+        } else {
+            match s.ooo.binary_search_by_key(&t, |x| x.t) {
+                Ok(_) => return Appended::Duplicate,
+                Err(i) => s.ooo.insert(i, Sample::new(t, v)),
+            }
+        }
+        self.max_t.fetch_max(t, Ordering::Relaxed);
+        Appended::Stored
+    }
+
+    pub fn labels_of(&self, s: &MemSeries) -> Labels {
+        Labels::from_sorted_unchecked(
+            s.labels
+                .chunks_exact(2)
+                .map(|p| (self.symbols.get(p[0]).to_string(), self.symbols.get(p[1]).to_string()))
+                .collect(),
+        )
+    }
+
+    /// Ids of the series matching all matchers.
+    pub fn select_ids(&self, matchers: &[Matcher]) -> Vec<u32> {
+        index::select(self, matchers)
+    }
+
+    /// Every series id with its series, in id order.
+    pub fn all_series(&self) -> Vec<(u32, Arc<Mutex<MemSeries>>)> {
+        let ids = self.postings.read().all.clone();
+        ids.into_iter().filter_map(|id| self.get(id).map(|s| (id, s))).collect()
+    }
+
+    /// Label names used by any series in the head.
+    pub fn label_names(&self) -> Vec<String> {
+        let p = self.postings.read();
+        p.values.keys().map(|n| self.symbols.get(*n).to_string()).collect()
+    }
+
+    /// Drops series that hold no data any more. Their ids leave the index.
+    pub fn gc_empty(&self) -> usize {
+        let mut removed = Vec::new();
+        for shard in &self.by_id {
+            let mut w = shard.write();
+            w.retain(|id, s| {
+                let g = s.lock();
+                let empty = g.sealed.is_empty() && g.open.is_none() && g.ooo.is_empty();
+                if empty {
+                    removed.push((*id, g.labels.clone()));
+                }
+                !empty
+            });
+        }
+        if removed.is_empty() {
+            return 0;
+        }
+        let mut p = self.postings.write();
+        for (id, labels) in &removed {
+            for pair in labels.chunks_exact(2) {
+                if let Some(list) = p.by_pair.get_mut(&(pair[0], pair[1])) {
+                    list.retain(|x| x != id);
+                    if list.is_empty() {
+                        p.by_pair.remove(&(pair[0], pair[1]));
+                        if let Some(vals) = p.values.get_mut(&pair[0]) {
+                            vals.retain(|v| *v != pair[1]);
+                            if vals.is_empty() {
+                                p.values.remove(&pair[0]);
+                            }
+                        }
+                    }
+                }
+            }
+            p.all.retain(|x| x != id);
+        }
+        drop(p);
+        let gone: std::collections::HashSet<u32> = removed.iter().map(|(id, _)| *id).collect();
+        for shard in &self.by_hash {
+            shard.write().retain(|_, ids| {
+                ids.retain(|id| !gone.contains(id));
+                !ids.is_empty()
+            });
+        }
+        self.num_series.fetch_sub(removed.len(), Ordering::Relaxed);
+        removed.len()
+    }
+}
+
+impl PostingsSource for Head {
+    fn postings(&self, name: &str, value: &str) -> Vec<u32> {
+        let (Some(n), Some(v)) = (self.symbols.lookup(name), self.symbols.lookup(value)) else {
+            return Vec::new();
+        };
+        self.postings.read().by_pair.get(&(n, v)).cloned().unwrap_or_default()
+    }
+
+    fn values(&self, name: &str) -> Vec<String> {
+        let Some(n) = self.symbols.lookup(name) else {
+            return Vec::new();
+        };
+        let vals = self.postings.read().values.get(&n).cloned().unwrap_or_default();
+        vals.into_iter().map(|v| self.symbols.get(v).to_string()).collect()
+    }
+
+    fn all(&self) -> Vec<u32> {
+        self.postings.read().all.clone()
+    }
+}

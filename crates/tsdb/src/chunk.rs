@@ -237,7 +237,7 @@ fn decimal_scale(samples: &[Sample]) -> Option<(u8, Vec<i64>)> {
         ints.clear();
         for s in samples {
             let m = (s.v * p).round();
-            if !m.is_finite() || m.abs() >= 9_007_199_254_740_992.0 || (m / p).to_bits() != s.v.to_bits() {
+            if !m.is_finite() || m.abs() >= 9_007_199_254_740_992.0 || ((m as i64) as f64 / p).to_bits() != s.v.to_bits() {
                 continue 'k;
             }
             ints.push(m as i64);
@@ -385,9 +385,15 @@ mod tests {
     }
 
     #[test]
-    fn decimal_beats_xor_on_counters() {
-        let samples: Vec<Sample> =
-            (0..240).map(|i| Sample::new(i * 10_000, 1_234_567.0 + (i * i % 97) as f64 * 13.0)).collect();
+    fn decimal_beats_xor_on_fixed_precision_values() {
+        // A CPU-seconds counter with centisecond resolution, as node_exporter reports it.
+        let mut v = 81_234.56f64;
+        let samples: Vec<Sample> = (0..240)
+            .map(|i| {
+                v = ((v * 100.0).round() + ((i * i) % 97 + 900) as f64).round() / 100.0;
+                Sample::new(i * 10_000, v)
+            })
+            .collect();
         let mut x = XorAppender::new();
         for s in &samples {
             x.append(s.t, s.v);

@@ -501,6 +501,7 @@ fn merge(sources: Vec<Vec<Series>>) -> Vec<Series> {
         .into_iter()
         .map(|(labels, mut samples)| {
             if multi {
+                // Stable sort keeps the earlier source first among equal timestamps.
                 samples.sort_by_key(|s| s.t);
                 samples.dedup_by_key(|s| s.t);
             }
@@ -511,10 +512,12 @@ fn merge(sources: Vec<Vec<Series>>) -> Vec<Series> {
 
 impl Queryable for Db {
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<Series>> {
-        let mut sources = vec![self.head_select(start, end, matchers)];
+        // Blocks before the head: for a timestamp stored twice, the first stored value wins.
+        let mut sources = Vec::new();
         for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
             sources.push(b.select(start, end, matchers).map_err(|e| storage::Error::Backend(e.to_string()))?);
         }
+        sources.push(self.head_select(start, end, matchers));
         Ok(merge(sources))
     }
 

@@ -125,6 +125,17 @@ impl MemSeries {
         }
     }
 
+    /// The in-order sample at exactly `t`, if any.
+    fn inorder_at(&self, t: i64) -> Option<f64> {
+        let mut buf = Vec::new();
+        if let Some(c) = self.sealed.iter().find(|c| c.min_t <= t && t <= c.max_t) {
+            let _ = chunk::decode(&c.data, &mut buf);
+        } else if let Some(o) = self.open.as_ref().filter(|o| o.min_t <= t && t <= o.max_t()) {
+            let _ = chunk::decode(o.bytes(), &mut buf);
+        }
+        buf.binary_search_by_key(&t, |x| x.t).ok().map(|i| buf[i].v)
+    }
+
     /// Samples in `[start, end]`, sorted, one per timestamp (in-order data wins over out-of-order).
     pub fn samples(&self, start: i64, end: i64, out: &mut Vec<Sample>) {
         let mut inorder = Vec::new();
@@ -334,10 +345,14 @@ impl Head {
         if t < self.max_t().saturating_sub(self.opts.ooo_window_ms) {
             return Appended::Rejected(Rejection::TooOld);
         }
-        match s.ooo.binary_search_by_key(&t, |x| x.t) {
-            Ok(i) if s.ooo[i].v.to_bits() == v.to_bits() => Appended::Duplicate,
-            Ok(_) => Appended::Rejected(Rejection::Duplicate),
-            Err(_) => Appended::Stored,
+        let existing = match s.ooo.binary_search_by_key(&t, |x| x.t) {
+            Ok(i) => Some(s.ooo[i].v),
+            Err(_) => s.inorder_at(t),
+        };
+        match existing {
+            Some(e) if e.to_bits() == v.to_bits() => Appended::Duplicate,
+            Some(_) => Appended::Rejected(Rejection::Duplicate),
+            None => Appended::Stored,
         }
     }
 

@@ -1,1 +1,129 @@
-//! api
+//! Pharos's HTTP API: ingest endpoints (Prometheus remote write 1.0/2.0, InfluxDB line protocol,
+//! Prometheus text import), the Prometheus read API for series and labels, raw export, health and
+//! self-metrics. This is the only layer that maps errors to HTTP status codes and Prometheus error types.
+
+mod ingest;
+mod metrics;
+mod read;
+pub mod selector;
+pub mod time;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use model::LabelLimits;
+use prometheus_client::registry::Registry;
+use tsdb::Db;
+
+pub use metrics::ApiMetrics;
+
+/// Limits applied per request. Exceeding one refuses that request only.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted, as sent (compressed for remote write).
+    pub max_body_bytes: usize,
+    /// Largest decompressed remote-write body.
+    pub max_decoded_bytes: usize,
+    pub labels: LabelLimits,
+    /// Most samples one export request may return.
+    pub max_export_samples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 << 20,
+            max_decoded_bytes: 128 << 20,
+            labels: LabelLimits::default(),
+            max_export_samples: 100_000_000,
+        }
+    }
+}
+
+pub struct ApiState {
+    pub db: Arc<Db>,
+    pub registry: Registry,
+    pub metrics: ApiMetrics,
+    pub limits: Limits,
+    pub ready: AtomicBool,
+    pub started: Instant,
+}
+
+impl ApiState {
+    /// Builds the state; the tsdb's and the API's metrics are registered under `pharos_`.
+    pub fn new(db: Arc<Db>, limits: Limits) -> Self {
+        let mut registry = Registry::with_prefix("pharos");
+        db.metrics.register(&mut registry);
+        let metrics = ApiMetrics::new(&mut registry);
+        Self { db, registry, metrics, limits, ready: AtomicBool::new(false), started: Instant::now() }
+    }
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/-/healthy", get(healthy).head(healthy))
+        .route("/-/ready", get(ready).head(ready))
+        .route("/metrics", get(self_metrics))
+        .route("/api/v1/write", post(ingest::remote_write))
+        .route("/write", post(ingest::influx_v1))
+        .route("/api/v2/write", post(ingest::influx_v2))
+        .route("/api/v1/import/prometheus", post(ingest::prometheus_text))
+        .route("/api/v1/series", get(read::series).post(read::series))
+        .route("/api/v1/labels", get(read::labels).post(read::labels))
+        .route("/api/v1/label/{name}/values", get(read::label_values))
+        .route("/api/v1/export", get(read::export).post(read::export))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+}
+
+/// Counts requests and their latency by route and status.
+async fn track(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let handler = req.extensions().get::<MatchedPath>().map_or("other".to_owned(), |p| p.as_str().to_owned());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    st.metrics
+        .requests
+        .get_or_create(&vec![("handler".into(), handler.clone()), ("code".into(), resp.status().as_u16().to_string())])
+        .inc();
+    st.metrics.durations.get_or_create(&vec![("handler".into(), handler)]).observe(start.elapsed().as_secs_f64());
+    resp
+}
+
+async fn healthy() -> &'static str {
+    "Pharos is Healthy.\n"
+}
+
+async fn ready(State(st): State<Arc<ApiState>>) -> Response {
+    if st.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "Pharos is Ready.\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
+    }
+}
+
+async fn self_metrics(State(st): State<Arc<ApiState>>) -> Response {
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.registry) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}\n")).into_response();
+    }
+    // The encoder ends with the OpenMetrics "# EOF" line; the 0.0.4 text format has none.
+    if let Some(stripped) = out.strip_suffix("# EOF\n") {
+        out.truncate(stripped.len());
+    }
+    let mut resp = out.into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp
+}

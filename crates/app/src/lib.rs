@@ -1,1 +1,9 @@
-//! app
+//! Assembles Pharos roles from configuration. A library, so that tests can start a role in-process.
+
+mod config;
+mod error;
+mod server;
+
+pub use config::{Config, parse_duration};
+pub use error::{Error, Result};
+pub use server::{ServerOptions, parse_fsync, run_server};

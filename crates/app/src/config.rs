@@ -1,0 +1,117 @@
+//! The YAML configuration file. Every field is optional; flags override the file, the file overrides
+//! defaults. Unknown fields are errors, so a typo does not silently fall back to a default.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// How long raw samples are kept, e.g. `7d`.
+    pub retention: Option<String>,
+    /// How far behind the newest sample late samples are still accepted, e.g. `1h`; `0s` disables.
+    pub out_of_order_window: Option<String>,
+    /// `always` (acknowledge after fsync) or a duration such as `100ms` (fsync at that interval).
+    pub wal_fsync: Option<String>,
+    /// Span of one block, e.g. `2h`.
+    pub block_range: Option<String>,
+    /// How often the head is checkpointed, e.g. `10m`.
+    pub checkpoint_interval: Option<String>,
+    pub max_series: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_body_bytes: Option<usize>,
+    pub max_decoded_bytes: Option<usize>,
+    pub max_label_name_length: Option<usize>,
+    pub max_label_value_length: Option<usize>,
+    pub max_labels_per_series: Option<usize>,
+    pub max_export_samples: Option<usize>,
+}
+
+impl Config {
+    pub fn load(path: &std::path::Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config { path: path.display().to_string(), msg: e.to_string() })?;
+        Self::parse(&text).map_err(|msg| Error::Config { path: path.display().to_string(), msg })
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Parses Prometheus-style durations: `1h30m`, `7d`, `250ms`, `1y`. Units: ms, s, m, h, d, w, y.
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. 1h30m");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let b = s.as_bytes();
+    let (mut i, mut total) = (0usize, 0u128);
+    if b.is_empty() {
+        return Err(bad());
+    }
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let n: u128 = s[start..i].parse().map_err(|_| bad())?;
+        let ustart = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let ms: u128 = match &s[ustart..i] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return Err(bad()),
+        };
+        total = total.checked_add(n.checked_mul(ms).ok_or_else(bad)?).ok_or_else(bad)?;
+    }
+    u64::try_from(total).map(Duration::from_millis).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("5 minutes").unwrap_err().contains("invalid duration \"5 minutes\""));
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let e = Config::parse("storage:\n  retension: 7d\n").unwrap_err();
+        assert!(e.contains("unknown field `retension`"), "{e}");
+        let c = Config::parse("storage:\n  retention: 30d\n  wal_fsync: 100ms\n").unwrap();
+        assert_eq!(c.storage.retention.as_deref(), Some("30d"));
+    }
+}

@@ -1,0 +1,148 @@
+//! `pharos server`: opens storage, serves the HTTP API, runs periodic storage maintenance, and on
+//! shutdown stops accepting requests, finishes those in flight, checkpoints and closes the WAL.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tracing::{error, info};
+use tsdb::{Db, FsyncPolicy, TsdbMetrics};
+
+use crate::config::{Config, parse_duration};
+use crate::error::{Error, Result};
+
+/// Everything `pharos server` needs, after flags and the config file are merged.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub tsdb: tsdb::Options,
+    pub limits: api::Limits,
+    pub maintenance_interval: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults overridden by the config file.
+    pub fn from_config(cfg: &Config) -> Result<Self> {
+        let mut o = ServerOptions {
+            listen: "127.0.0.1:9190".into(),
+            data_dir: PathBuf::from("./data"),
+            tsdb: tsdb::Options::default(),
+            limits: api::Limits::default(),
+            maintenance_interval: Duration::from_secs(30),
+        };
+        let s = &cfg.storage;
+        let dur = |field: &'static str, v: &str| parse_duration(v).map_err(|msg| Error::Invalid { field, msg });
+        if let Some(v) = &s.retention {
+            o.tsdb.retention_ms = dur("storage.retention", v)?.as_millis() as i64;
+        }
+        if let Some(v) = &s.out_of_order_window {
+            o.tsdb.head.ooo_window_ms = dur("storage.out_of_order_window", v)?.as_millis() as i64;
+        }
+        if let Some(v) = &s.wal_fsync {
+            o.tsdb.fsync = parse_fsync(v)?;
+        }
+        if let Some(v) = &s.block_range {
+            let ms = dur("storage.block_range", v)?.as_millis() as i64;
+            if ms < 60_000 {
+                return Err(Error::Invalid { field: "storage.block_range", msg: "must be at least 1m".into() });
+            }
+            o.tsdb.head.chunk_range_ms = ms;
+        }
+        if let Some(v) = &s.checkpoint_interval {
+            o.tsdb.checkpoint_interval = dur("storage.checkpoint_interval", v)?;
+        }
+        if let Some(v) = s.max_series {
+            o.tsdb.head.max_series = v;
+        }
+        let l = &cfg.limits;
+        if let Some(v) = l.max_body_bytes {
+            o.limits.max_body_bytes = v;
+        }
+        if let Some(v) = l.max_decoded_bytes {
+            o.limits.max_decoded_bytes = v;
+        }
+        if let Some(v) = l.max_label_name_length {
+            o.limits.labels.max_name_len = v;
+        }
+        if let Some(v) = l.max_label_value_length {
+            o.limits.labels.max_value_len = v;
+        }
+        if let Some(v) = l.max_labels_per_series {
+            o.limits.labels.max_labels = v;
+        }
+        if let Some(v) = l.max_export_samples {
+            o.limits.max_export_samples = v;
+        }
+        Ok(o)
+    }
+}
+
+/// `always` or a duration.
+pub fn parse_fsync(v: &str) -> Result<FsyncPolicy> {
+    if v == "always" {
+        return Ok(FsyncPolicy::Always);
+    }
+    let d = parse_duration(v).map_err(|msg| Error::Invalid { field: "wal fsync policy", msg: format!("{msg}, or \"always\"") })?;
+    if d.is_zero() {
+        return Ok(FsyncPolicy::Always);
+    }
+    Ok(FsyncPolicy::Interval(d))
+}
+
+/// Runs the server until `shutdown` completes. `on_listen` receives the bound address (useful with port 0).
+pub async fn run_server(
+    opts: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| Error::Runtime(format!("create data directory {}: {e}", opts.data_dir.display())))?;
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|source| Error::Listen { addr: opts.listen.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen { addr: opts.listen.clone(), source })?;
+    info!(data_dir = %opts.data_dir.display(), fsync = ?opts.tsdb.fsync, retention_ms = opts.tsdb.retention_ms,
+        ooo_window_ms = opts.tsdb.head.ooo_window_ms, "opening storage");
+    let metrics = Arc::new(TsdbMetrics::default());
+    let (dir, topts) = (opts.data_dir.clone(), opts.tsdb.clone());
+    let db = tokio::task::spawn_blocking(move || Db::open(&dir, topts, metrics))
+        .await
+        .map_err(|e| Error::Runtime(e.to_string()))??;
+    let db = Arc::new(db);
+    let state = Arc::new(api::ApiState::new(db.clone(), opts.limits.clone()));
+    let app = api::router(state.clone());
+
+    let maint_db = db.clone();
+    let interval = opts.maintenance_interval;
+    let maintenance = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let d = maint_db.clone();
+            match tokio::task::spawn_blocking(move || d.maintain()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => error!(error = %e, "storage maintenance failed"),
+                Err(e) => error!(error = %e, "storage maintenance panicked"),
+            }
+        }
+    });
+
+    state.ready.store(true, Ordering::Release);
+    info!(address = %addr, "listening");
+    on_listen(addr);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    info!("shutting down: closing storage");
+    state.ready.store(false, Ordering::Release);
+    maintenance.abort();
+    let closing = db.clone();
+    let closed = tokio::task::spawn_blocking(move || closing.close()).await.map_err(|e| Error::Runtime(e.to_string()))?;
+    served.map_err(|e| Error::Runtime(format!("http server: {e}")))?;
+    closed?;
+    info!("storage closed");
+    Ok(())
+}

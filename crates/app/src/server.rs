@@ -54,6 +54,7 @@ impl ServerOptions {
         }
         if let Some(v) = &s.checkpoint_interval {
             o.tsdb.checkpoint_interval = dur("storage.checkpoint_interval", v)?;
+            o.maintenance_interval = o.maintenance_interval.min(o.tsdb.checkpoint_interval).max(Duration::from_millis(100));
         }
         if let Some(v) = s.max_series {
             o.tsdb.head.max_series = v;

@@ -257,6 +257,10 @@ impl Block {
             for _ in 0..nl {
                 let n = sym(get_uvarint(body, &mut pos)?)?;
                 let v = sym(get_uvarint(body, &mut pos)?)?;
+                // Symbols are sorted, so names in label order have increasing ids.
+                if labels.len() >= 2 && labels[labels.len() - 2] >= n {
+                    return Err(corrupt("labels of a series are not sorted"));
+                }
                 labels.push(n);
                 labels.push(v);
                 let list = postings.entry((n, v)).or_default();
@@ -271,7 +275,7 @@ impl Block {
                 let min_t = get_varint(body, &mut pos)?;
                 let max_t = min_t.wrapping_add(get_uvarint(body, &mut pos)? as i64);
                 let offset = get_uvarint(body, &mut pos)?;
-                let len = get_uvarint(body, &mut pos)? as u32;
+                let len = u32::try_from(get_uvarint(body, &mut pos)?).map_err(|_| corrupt("chunk length out of range"))?;
                 chunks.push(ChunkRef { min_t, max_t, offset, len });
             }
             series.push(BlockSeries { labels: labels.into(), chunks: chunks.into() });
@@ -287,7 +291,7 @@ impl Block {
             None
         };
         for s in &series {
-            if s.chunks.iter().any(|c| c.offset + c.len as u64 > clen) {
+            if s.chunks.iter().any(|c| c.offset.checked_add(c.len as u64).is_none_or(|end| end > clen)) {
                 return Err(corrupt("chunk reference past the end of the chunks file"));
             }
         }
@@ -353,9 +357,12 @@ impl Block {
         PostingsSource::values(self, name)
     }
 
-    /// Removes the block's directory.
+    /// Removes the block's directory: renamed first, so a crash midway leaves a `.deleting` directory that
+    /// the next open removes, never a half-deleted block.
     pub fn delete(&self) -> Result<()> {
-        fs::remove_dir_all(&self.dir).map_err(Error::io("remove block", &self.dir))
+        let doomed = self.dir.with_extension("deleting");
+        fs::rename(&self.dir, &doomed).map_err(Error::io("rename block", &self.dir))?;
+        fs::remove_dir_all(&doomed).map_err(Error::io("remove block", &doomed))
     }
 
     /// All series with all samples, in label order (for compaction).
@@ -389,7 +396,7 @@ pub fn open_all(dir: &Path) -> Result<Vec<Block>> {
     for e in fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
         let e = e.map_err(Error::io("read directory", dir))?;
         let path = e.path();
-        if path.extension().is_some_and(|x| x == "tmp") {
+        if path.extension().is_some_and(|x| x == "tmp" || x == "deleting") {
             info!(dir = %path.display(), "removing unfinished block");
             fs::remove_dir_all(&path).map_err(Error::io("remove", &path))?;
             continue;

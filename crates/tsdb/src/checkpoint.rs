@@ -38,6 +38,18 @@ pub fn list(dir: &Path) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// Removes `checkpoint.N.tmp` files left by a checkpoint interrupted by a crash.
+pub fn remove_temporary(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
+        let path = e.map_err(Error::io("read directory", dir))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("checkpoint.") && name.ends_with(".tmp") {
+            fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the head to `checkpoint.<segment>` atomically (temp file, fsync, rename, fsync dir).
 pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
     let final_path = path(dir, segment);
@@ -144,12 +156,12 @@ fn load_series(head: &Head, p: &[u8]) -> Result<()> {
         let min_t = get_varint(p, &mut pos)?;
         let max_t = get_varint(p, &mut pos)?;
         let len = get_uvarint(p, &mut pos)? as usize;
-        let data = p.get(pos..pos + len).ok_or(Error::Corrupt("chunk runs past the end".into()))?;
+        let data = pos.checked_add(len).and_then(|end| p.get(pos..end)).ok_or(Error::Corrupt("chunk runs past the end".into()))?;
         pos += len;
         g.sealed.push(SealedChunk { min_t, max_t, data: data.into() });
     }
     let len = get_uvarint(p, &mut pos)? as usize;
-    let open = p.get(pos..pos + len).ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
+    let open = pos.checked_add(len).and_then(|end| p.get(pos..end)).ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
     pos += len;
     let mut samples = Vec::new();
     if !open.is_empty() {

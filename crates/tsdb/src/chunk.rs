@@ -159,8 +159,8 @@ impl XorAppender {
                 self.min_t = t;
             }
             _ => {
-                let delta = t - self.t;
-                put_dod(&mut self.w, delta - self.delta);
+                let delta = t.wrapping_sub(self.t);
+                put_dod(&mut self.w, delta.wrapping_sub(self.delta));
                 self.delta = delta;
                 self.put_value(bits);
             }
@@ -248,6 +248,9 @@ fn decimal_scale(samples: &[Sample]) -> Option<(u8, Vec<i64>)> {
 }
 
 fn encode_decimal(samples: &[Sample]) -> Option<Vec<u8>> {
+    if samples.is_empty() {
+        return None;
+    }
     let (k, ints) = decimal_scale(samples)?;
     // Delta suits random walks and irregular counters; delta-of-delta suits steady rates. Try both.
     let mut best: Option<Vec<u8>> = None;
@@ -260,8 +263,8 @@ fn encode_decimal(samples: &[Sample]) -> Option<Vec<u8>> {
         w.bits(ints[0] as u64, 64);
         let (mut tdelta, mut vdelta) = (0i64, 0i64);
         for i in 1..samples.len() {
-            let d = samples[i].t - samples[i - 1].t;
-            put_dod(&mut w, d - tdelta);
+            let d = samples[i].t.wrapping_sub(samples[i - 1].t);
+            put_dod(&mut w, d.wrapping_sub(tdelta));
             tdelta = d;
             let vd = ints[i].wrapping_sub(ints[i - 1]);
             put_int(&mut w, if mode == 0 { vd } else { vd.wrapping_sub(vdelta) });

@@ -107,12 +107,19 @@ impl Db {
         let started = Instant::now();
         let wal_dir = dir.join("wal");
         fs::create_dir_all(&wal_dir).map_err(Error::io("create directory", &wal_dir))?;
+        fs::create_dir_all(dir.join("blocks")).map_err(Error::io("create directory", dir.join("blocks")))?;
+        // New directory entries must survive a power loss before anything in them is acknowledged.
+        wal::sync_dir(dir)?;
         let blocks = block::open_all(&dir.join("blocks"))?;
-        let head = Head::new(opts.head.clone());
-        if let Some(b) = blocks.last() {
-            head.note_time(b.meta.max_time);
-        }
-
+        let fresh_head = || {
+            let h = Head::new(opts.head.clone());
+            if let Some(b) = blocks.last() {
+                h.note_time(b.meta.max_time);
+            }
+            h
+        };
+        let mut head = fresh_head();
+        checkpoint::remove_temporary(&wal_dir)?;
         let checkpoints = checkpoint::list(&wal_dir)?;
         let mut from_segment = 0;
         for seg in checkpoints.iter().rev() {
@@ -127,6 +134,8 @@ impl Db {
                 Err(e) => {
                     warn!(error = %e, "head checkpoint unusable; trying an older one");
                     metrics.wal_corrupt_records.inc();
+                    // Whatever the broken checkpoint loaded must not mix with an older one.
+                    head = fresh_head();
                 }
             }
         }
@@ -208,14 +217,7 @@ impl Db {
         let mut rejected = Vec::new();
         let mut resolved = Vec::with_capacity(batch.len());
         for (i, (labels, samples)) in batch.iter().enumerate() {
-            let created = self.head.get_or_create(labels, |id| {
-                let mut rec = Vec::new();
-                records::encode_series(&mut rec, id, labels);
-                let mut framed = Vec::with_capacity(rec.len() + wal::RECORD_HEADER);
-                wal::frame(&mut framed, wal::REC_SERIES, &rec);
-                self.wal.write_nowait(framed);
-                self.metrics.series_created.inc();
-            });
+            let created = self.head.get_or_create(labels, |id| self.log_series(id, labels));
             match created {
                 Some(s) => resolved.push(Some(s)),
                 None => {
@@ -248,12 +250,28 @@ impl Db {
         }
         let mut enc = SamplesEncoder::new();
         let mut duplicates = 0;
-        for (i, ((_, samples), r)) in batch.iter().zip(&resolved).enumerate() {
-            let Some((id, s)) = r else { continue };
-            let mut g = s.lock();
+        for (i, ((labels, samples), r)) in batch.iter().zip(&resolved).enumerate() {
+            let Some((mut id, mut s)) = r.clone() else { continue };
+            let mut g = s.lock_arc();
+            // The series may have left the head (garbage collection) since it was resolved.
+            while g.deleted {
+                drop(g);
+                match self.head.get_or_create(labels, |id| self.log_series(id, labels)) {
+                    Some((nid, ns)) => (id, s) = (nid, ns),
+                    None => {
+                        rejected.extend(samples.iter().map(|x| Rejected { series: i, t: x.t, reason: Rejection::SeriesLimit }));
+                        g = s.lock_arc();
+                        break;
+                    }
+                }
+                g = s.lock_arc();
+            }
+            if g.deleted {
+                continue;
+            }
             for x in samples {
                 match self.head.append(&mut g, x.t, x.v, false) {
-                    Appended::Stored => enc.add(*id, *x),
+                    Appended::Stored => enc.add(id, *x),
                     Appended::Duplicate => duplicates += 1,
                     Appended::Rejected(reason) => rejected.push(Rejected { series: i, t: x.t, reason }),
                 }
@@ -270,10 +288,23 @@ impl Db {
             wal::frame(&mut framed, wal::REC_SAMPLES, &enc.buf);
             self.wal_bytes_at_checkpoint.fetch_add(framed.len() as u64, Ordering::Relaxed);
             Some(self.wal.write(framed))
+        } else if duplicates > 0 {
+            // The first copy of these samples may still wait for its fsync; acknowledging the duplicate
+            // only after the next fsync keeps "acknowledged means durable" true for retries.
+            Some(self.wal.write(Vec::new()))
         } else {
             None
         };
         Ok(WriteOutcome { written, duplicates, rejected, ack })
+    }
+
+    fn log_series(&self, id: u32, labels: &Labels) {
+        let mut rec = Vec::new();
+        records::encode_series(&mut rec, id, labels);
+        let mut framed = Vec::with_capacity(rec.len() + wal::RECORD_HEADER);
+        wal::frame(&mut framed, wal::REC_SERIES, &rec);
+        self.wal.write_nowait(framed);
+        self.metrics.series_created.inc();
     }
 
     /// Snapshots the head and deletes the WAL segments and checkpoints it makes redundant.
@@ -433,6 +464,11 @@ impl Db {
         if newest == i64::MIN || self.opts.retention_ms <= 0 {
             return Ok(());
         }
+        // A sample stamped in the future must not push everything else out of retention.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| d.as_millis() as i64);
+        let newest = newest.min(now);
         let cutoff = newest - self.opts.retention_ms;
         let expired: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.meta.max_time <= cutoff).cloned().collect();
         if expired.is_empty() {

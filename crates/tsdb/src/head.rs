@@ -92,11 +92,13 @@ pub struct MemSeries {
     pub ooo: Vec<Sample>,
     /// Newest in-order timestamp (`i64::MIN` when none).
     pub max_t: i64,
+    /// Set when the series left the head; an appender holding it must look the series up again.
+    pub deleted: bool,
 }
 
 impl MemSeries {
     fn new(labels: Box<[u32]>) -> Self {
-        Self { labels, sealed: Vec::new(), open: None, ooo: Vec::new(), max_t: i64::MIN }
+        Self { labels, sealed: Vec::new(), open: None, ooo: Vec::new(), max_t: i64::MIN, deleted: false }
     }
 
     pub fn min_t(&self) -> i64 {
@@ -167,6 +169,11 @@ impl MemSeries {
         let n = self.sealed.len();
         self.sealed.retain(|c| c.max_t >= before);
         self.ooo.retain(|s| s.t >= before);
+        // The open chunk goes too once all of it is persisted; `max_t` stays, so the out-of-order and
+        // duplicate rules still see where the series was.
+        if self.open.as_ref().is_some_and(|o| o.max_t() < before) {
+            self.open = None;
+        }
         n - self.sealed.len()
     }
 }
@@ -417,9 +424,10 @@ impl Head {
         for shard in &self.by_id {
             let mut w = shard.write();
             w.retain(|id, s| {
-                let g = s.lock();
+                let mut g = s.lock();
                 let empty = g.sealed.is_empty() && g.open.is_none() && g.ooo.is_empty();
                 if empty {
+                    g.deleted = true;
                     removed.push((*id, g.labels.clone()));
                 }
                 !empty

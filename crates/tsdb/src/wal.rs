@@ -72,7 +72,11 @@ pub fn list_segments(dir: &Path) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
         let e = e.map_err(Error::io("read directory", dir))?;
-        if let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) {
+        // Only canonical names (eight digits) are segments; anything else in the directory is ignored.
+        let name = e.file_name();
+        if let Some(s) = name.to_str().filter(|s| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+            && let Ok(n) = s.parse::<u64>()
+        {
             out.push(n);
         }
     }
@@ -91,6 +95,10 @@ impl Wal {
         metrics: Arc<TsdbMetrics>,
     ) -> Result<Wal> {
         fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
+        let policy = match policy {
+            FsyncPolicy::Interval(d) if d.is_zero() => FsyncPolicy::Always,
+            p => p,
+        };
         let seg = Segment::create(dir, first)?;
         sync_dir(dir)?;
         let (tx, rx) = mpsc::channel();
@@ -336,10 +344,10 @@ pub fn scan(
         }
         let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
         let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
-        let end = pos + RECORD_HEADER + len;
-        if len > MAX_RECORD || end > data.len() {
+        if len > MAX_RECORD || len > data.len() - pos - RECORD_HEADER {
             return Ok(Some((pos, "torn record")));
         }
+        let end = pos + RECORD_HEADER + len;
         let mut h = crc32fast::Hasher::new();
         h.update(&data[pos + 8..end]);
         if h.finalize() != crc {

@@ -25,21 +25,43 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 pub(crate) async fn read_body(st: &ApiState, body: Body) -> Result<Bytes, (StatusCode, String)> {
-    axum::body::to_bytes(body, st.limits.max_body_bytes).await.map_err(|_| {
-        (StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds the limit of {} bytes", st.limits.max_body_bytes))
-    })
+    axum::body::to_bytes(body, st.limits.max_body_bytes)
+        .await
+        .map_err(|_| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body exceeds the limit of {} bytes",
+                    st.limits.max_body_bytes
+                ),
+            )
+        })
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Describes the first refused sample and how many more there were.
 fn describe(batch: &Batch, rejected: &[Rejected]) -> String {
-    let Some(first) = rejected.first() else { return String::new() };
-    let series = batch.get(first.series).map_or_else(String::new, |(l, _)| l.to_string());
-    let more = if rejected.len() > 1 { format!(" ({} more samples refused)", rejected.len() - 1) } else { String::new() };
-    let mut msg = format!("{}: series {series}, timestamp {}{more}", first.reason.message(), first.t);
+    let Some(first) = rejected.first() else {
+        return String::new();
+    };
+    let series = batch
+        .get(first.series)
+        .map_or_else(String::new, |(l, _)| l.to_string());
+    let more = if rejected.len() > 1 {
+        format!(" ({} more samples refused)", rejected.len() - 1)
+    } else {
+        String::new()
+    };
+    let mut msg = format!(
+        "{}: series {series}, timestamp {}{more}",
+        first.reason.message(),
+        first.t
+    );
     if first.reason == Rejection::SeriesLimit {
         msg.push_str("; existing series keep ingesting, new series are refused until series are removed");
     }
@@ -50,7 +72,10 @@ async fn durable(st: &ApiState, out: &mut WriteOutcome, protocol: &str) -> Resul
     if let Err(e) = out.durable().await {
         warn!(error = %e, protocol, "write not made durable");
         st.metrics.reject(protocol, "storage");
-        return Err(text(StatusCode::INTERNAL_SERVER_ERROR, format!("storing samples failed: {e}")));
+        return Err(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("storing samples failed: {e}"),
+        ));
     }
     st.metrics.accepted(protocol, out.written + out.duplicates);
     Ok(())
@@ -111,7 +136,10 @@ pub async fn remote_write(State(st): State<Arc<ApiState>>, headers: HeaderMap, b
             }
             Err(e) => {
                 let shown: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
-                invalid = Some(format!("invalid labels for series {i} {{{}}}: {e}", shown.join(", ")));
+                invalid = Some(format!(
+                    "invalid labels for series {i} {{{}}}: {e}",
+                    shown.join(", ")
+                ));
                 Err(remote::Error::Decode("invalid labels".into()))
             }
         }
@@ -172,44 +200,82 @@ fn influx_error(v2: bool, status: StatusCode, msg: String) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-pub async fn influx_v1(State(st): State<Arc<ApiState>>, Query(q): Query<InfluxParams>, headers: HeaderMap, body: Body) -> Response {
+pub async fn influx_v1(
+    State(st): State<Arc<ApiState>>,
+    Query(q): Query<InfluxParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(db) = q.db.clone().filter(|d| !d.is_empty()) else {
         st.metrics.reject("influx", "invalid_request");
         return influx_error(false, StatusCode::BAD_REQUEST, "database is required".into());
     };
     let Some(precision) = Precision::parse_v1(q.precision.as_deref().unwrap_or("")) else {
         st.metrics.reject("influx", "invalid_request");
-        return influx_error(false, StatusCode::BAD_REQUEST, format!("invalid precision {:?}", q.precision.unwrap_or_default()));
+        return influx_error(
+            false,
+            StatusCode::BAD_REQUEST,
+            format!("invalid precision {:?}", q.precision.unwrap_or_default()),
+        );
     };
     influx(st, false, db, precision, headers, body).await
 }
 
-pub async fn influx_v2(State(st): State<Arc<ApiState>>, Query(q): Query<InfluxParams>, headers: HeaderMap, body: Body) -> Response {
+pub async fn influx_v2(
+    State(st): State<Arc<ApiState>>,
+    Query(q): Query<InfluxParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(bucket) = q.bucket.clone().filter(|d| !d.is_empty()) else {
         st.metrics.reject("influx", "invalid_request");
         return influx_error(true, StatusCode::BAD_REQUEST, "bucket is required".into());
     };
     let Some(precision) = Precision::parse_v2(q.precision.as_deref().unwrap_or("ns")) else {
         st.metrics.reject("influx", "invalid_request");
-        return influx_error(true, StatusCode::BAD_REQUEST, format!("invalid precision {:?}", q.precision.unwrap_or_default()));
+        return influx_error(
+            true,
+            StatusCode::BAD_REQUEST,
+            format!("invalid precision {:?}", q.precision.unwrap_or_default()),
+        );
     };
     influx(st, true, bucket, precision, headers, body).await
 }
 
 fn line_text(body: &[u8], line: usize) -> String {
-    let raw = body.split(|b| *b == b'\n').nth(line.saturating_sub(1)).unwrap_or_default();
+    let raw = body
+        .split(|b| *b == b'\n')
+        .nth(line.saturating_sub(1))
+        .unwrap_or_default();
     let s = String::from_utf8_lossy(raw);
     let s = s.trim_end_matches('\r');
-    if s.len() > 200 { format!("{}…", &s[..s.floor_char_boundary(200)]) } else { s.to_owned() }
+    if s.len() > 200 {
+        format!("{}…", &s[..s.floor_char_boundary(200)])
+    } else {
+        s.to_owned()
+    }
 }
 
-async fn influx(st: Arc<ApiState>, v2: bool, db: String, precision: Precision, headers: HeaderMap, body: Body) -> Response {
+async fn influx(
+    st: Arc<ApiState>,
+    v2: bool,
+    db: String,
+    precision: Precision,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     const P: &str = "influx";
-    if let Some(enc) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok())
+    if let Some(enc) = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
         && !enc.eq_ignore_ascii_case("identity")
     {
         st.metrics.reject(P, "unsupported_media_type");
-        return influx_error(v2, StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("unsupported Content-Encoding {enc:?}"));
+        return influx_error(
+            v2,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Encoding {enc:?}"),
+        );
     }
     let body = match read_body(&st, body).await {
         Ok(b) => b,
@@ -228,7 +294,10 @@ async fn influx(st: Arc<ApiState>, v2: bool, db: String, precision: Precision, h
         let mut fail = |why: String| {
             bad_lines += 1;
             if first_bad.is_none() {
-                first_bad = Some(format!("unable to parse line {n} '{}': {why}", line_text(&body, n)));
+                first_bad = Some(format!(
+                    "unable to parse line {n} '{}': {why}",
+                    line_text(&body, n)
+                ));
             }
         };
         let line = match parsed {
@@ -263,8 +332,11 @@ async fn influx(st: Arc<ApiState>, v2: bool, db: String, precision: Precision, h
                     continue;
                 }
             };
-            let name =
-                if key == "value" { line.measurement.to_string() } else { format!("{}_{}", line.measurement, key) };
+            let name = if key == "value" {
+                line.measurement.to_string()
+            } else {
+                format!("{}_{}", line.measurement, key)
+            };
             let mut pairs = base.clone();
             pairs.push((model::METRIC_NAME, &name));
             match Labels::from_pairs(&pairs).and_then(|l| l.validate(&st.limits.labels).map(|_| l)) {
@@ -296,14 +368,29 @@ async fn influx(st: Arc<ApiState>, v2: bool, db: String, precision: Precision, h
         && let Some(r) = out.rejected.first()
     {
         let n = line_of.get(r.series).copied().unwrap_or(0);
-        first_bad = Some(format!("line {n} '{}': {}", line_text(&body, n), describe(&batch, &out.rejected)));
+        first_bad = Some(format!(
+            "line {n} '{}': {}",
+            line_text(&body, n),
+            describe(&batch, &out.rejected)
+        ));
     }
     match first_bad {
         None => StatusCode::NO_CONTENT.into_response(),
         Some(msg) => {
-            st.metrics.reject(P, if bad_lines > 0 { "malformed" } else { rejection_reason(&out.rejected) });
+            st.metrics.reject(
+                P,
+                if bad_lines > 0 {
+                    "malformed"
+                } else {
+                    rejection_reason(&out.rejected)
+                },
+            );
             let stored = out.written + out.duplicates;
-            influx_error(v2, StatusCode::BAD_REQUEST, format!("partial write: {msg} ({stored} values stored, {bad_lines} lines rejected)"))
+            influx_error(
+                v2,
+                StatusCode::BAD_REQUEST,
+                format!("partial write: {msg} ({stored} values stored, {bad_lines} lines rejected)"),
+            )
         }
     }
 }
@@ -352,13 +439,20 @@ pub async fn prometheus_text(State(st): State<Arc<ApiState>>, body: Body) -> Res
     if first_bad.is_none()
         && let Some(r) = out.rejected.first()
     {
-        first_bad = Some(format!("line {}: {}", line_of.get(r.series).copied().unwrap_or(0), describe(&batch, &out.rejected)));
+        first_bad = Some(format!(
+            "line {}: {}",
+            line_of.get(r.series).copied().unwrap_or(0),
+            describe(&batch, &out.rejected)
+        ));
     }
     match first_bad {
         None => StatusCode::NO_CONTENT.into_response(),
         Some(msg) => {
             st.metrics.reject(P, "malformed");
-            text(StatusCode::BAD_REQUEST, format!("{msg} ({} samples stored)", out.written + out.duplicates))
+            text(
+                StatusCode::BAD_REQUEST,
+                format!("{msg} ({} samples stored)", out.written + out.duplicates),
+            )
         }
     }
 }

@@ -62,7 +62,14 @@ impl ApiState {
         let mut registry = Registry::with_prefix("pharos");
         db.metrics.register(&mut registry);
         let metrics = ApiMetrics::new(&mut registry);
-        Self { db, registry, metrics, limits, ready: AtomicBool::new(false), started: Instant::now() }
+        Self {
+            db,
+            registry,
+            metrics,
+            limits,
+            ready: AtomicBool::new(false),
+            started: Instant::now(),
+        }
     }
 }
 
@@ -90,14 +97,23 @@ async fn not_found() -> Response {
 
 /// Counts requests and their latency by route and status.
 async fn track(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
-    let handler = req.extensions().get::<MatchedPath>().map_or("other".to_owned(), |p| p.as_str().to_owned());
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other".to_owned(), |p| p.as_str().to_owned());
     let start = Instant::now();
     let resp = next.run(req).await;
     st.metrics
         .requests
-        .get_or_create(&vec![("handler".into(), handler.clone()), ("code".into(), resp.status().as_u16().to_string())])
+        .get_or_create(&vec![
+            ("handler".into(), handler.clone()),
+            ("code".into(), resp.status().as_u16().to_string()),
+        ])
         .inc();
-    st.metrics.durations.get_or_create(&vec![("handler".into(), handler)]).observe(start.elapsed().as_secs_f64());
+    st.metrics
+        .durations
+        .get_or_create(&vec![("handler".into(), handler)])
+        .observe(start.elapsed().as_secs_f64());
     resp
 }
 
@@ -116,14 +132,20 @@ async fn ready(State(st): State<Arc<ApiState>>) -> Response {
 async fn self_metrics(State(st): State<Arc<ApiState>>) -> Response {
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.registry) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}\n")).into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}\n"),
+        )
+            .into_response();
     }
     // The encoder ends with the OpenMetrics "# EOF" line; the 0.0.4 text format has none.
     if let Some(stripped) = out.strip_suffix("# EOF\n") {
         out.truncate(stripped.len());
     }
     let mut resp = out.into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     resp
 }

@@ -24,9 +24,21 @@ impl ApiMetrics {
             rejected_writes: Family::default(),
             ignored: Family::default(),
         };
-        r.register("http_requests", "HTTP requests by handler and status code", m.requests.clone());
-        r.register("http_request_duration_seconds", "HTTP request latency by handler", m.durations.clone());
-        r.register("ingest_samples", "Samples accepted by ingest protocol", m.samples.clone());
+        r.register(
+            "http_requests",
+            "HTTP requests by handler and status code",
+            m.requests.clone(),
+        );
+        r.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by handler",
+            m.durations.clone(),
+        );
+        r.register(
+            "ingest_samples",
+            "Samples accepted by ingest protocol",
+            m.samples.clone(),
+        );
         r.register(
             "ingest_rejected_writes",
             "Write requests refused in whole or in part, by protocol and reason",
@@ -42,18 +54,26 @@ impl ApiMetrics {
 
     pub fn reject(&self, protocol: &str, reason: &str) {
         self.rejected_writes
-            .get_or_create(&vec![("protocol".into(), protocol.into()), ("reason".into(), reason.into())])
+            .get_or_create(&vec![
+                ("protocol".into(), protocol.into()),
+                ("reason".into(), reason.into()),
+            ])
             .inc();
     }
 
     pub fn accepted(&self, protocol: &str, n: u64) {
-        self.samples.get_or_create(&vec![("protocol".into(), protocol.into())]).inc_by(n);
+        self.samples
+            .get_or_create(&vec![("protocol".into(), protocol.into())])
+            .inc_by(n);
     }
 
     pub fn ignore(&self, protocol: &str, kind: &str, n: u64) {
         if n > 0 {
             self.ignored
-                .get_or_create(&vec![("protocol".into(), protocol.into()), ("kind".into(), kind.into())])
+                .get_or_create(&vec![
+                    ("protocol".into(), protocol.into()),
+                    ("kind".into(), kind.into()),
+                ])
                 .inc_by(n);
         }
     }

@@ -20,13 +20,25 @@ pub struct ApiError {
 
 impl ApiError {
     fn bad_data(msg: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, kind: "bad_data", msg: msg.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "bad_data",
+            msg: msg.into(),
+        }
     }
     fn internal(msg: impl Into<String>) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, kind: "internal", msg: msg.into() }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            msg: msg.into(),
+        }
     }
     fn execution(msg: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, kind: "execution", msg: msg.into() }
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            kind: "execution",
+            msg: msg.into(),
+        }
     }
 }
 
@@ -61,25 +73,37 @@ impl Params {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if is_form {
-            let body = crate::ingest::read_body(st, req.into_body()).await.map_err(|(_, m)| ApiError::bad_data(m))?;
+            let body = crate::ingest::read_body(st, req.into_body())
+                .await
+                .map_err(|(_, m)| ApiError::bad_data(m))?;
             out.extend(form_urlencoded::parse(&body).into_owned());
         }
         Ok(Params(out))
     }
 
     fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     fn one(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
         match self.one(key).filter(|s| !s.is_empty()) {
             None => Ok(default),
             Some(s) => time::parse_time(s).ok_or_else(|| {
-                ApiError::bad_data(format!("invalid parameter \"{key}\": cannot parse {s:?} to a valid timestamp"))
+                ApiError::bad_data(format!(
+                    "invalid parameter \"{key}\": cannot parse {s:?} to a valid timestamp"
+                ))
             }),
         }
     }
@@ -88,21 +112,28 @@ impl Params {
         let start = self.time("start", i64::MIN)?;
         let end = self.time("end", i64::MAX)?;
         if end < start {
-            return Err(ApiError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
+            return Err(ApiError::bad_data(
+                "invalid parameter \"end\": end timestamp must not be before start time",
+            ));
         }
         Ok((start, end))
     }
 
     fn matchers(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
-        self.all("match[]").into_iter().map(|s| selector::parse(s).map_err(ApiError::bad_data)).collect()
+        self.all("match[]")
+            .into_iter()
+            .map(|s| selector::parse(s).map_err(ApiError::bad_data))
+            .collect()
     }
 
     fn limit(&self) -> Result<usize, ApiError> {
         match self.one("limit").filter(|s| !s.is_empty()) {
             None => Ok(0),
-            Some(s) => s
-                .parse::<usize>()
-                .map_err(|_| ApiError::bad_data(format!("invalid parameter \"limit\": cannot parse {s:?} to a non-negative integer"))),
+            Some(s) => s.parse::<usize>().map_err(|_| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"limit\": cannot parse {s:?} to a non-negative integer"
+                ))
+            }),
         }
     }
 }
@@ -124,7 +155,11 @@ fn storage_err(e: storage::Error) -> ApiError {
 }
 
 fn labels_json(l: &model::Labels) -> Value {
-    Value::Object(l.iter().map(|(n, v)| (n.to_owned(), Value::String(v.to_owned()))).collect())
+    Value::Object(
+        l.iter()
+            .map(|(n, v)| (n.to_owned(), Value::String(v.to_owned())))
+            .collect(),
+    )
 }
 
 pub async fn series(State(st): State<Arc<ApiState>>, req: Request) -> Result<Response, ApiError> {
@@ -140,7 +175,10 @@ pub async fn series(State(st): State<Arc<ApiState>>, req: Request) -> Result<Res
     }
     let mut warnings = Vec::new();
     let out = truncate(all.into_iter().collect(), p.limit()?, &mut warnings);
-    Ok(success(Value::Array(out.iter().map(labels_json).collect()), warnings))
+    Ok(success(
+        Value::Array(out.iter().map(labels_json).collect()),
+        warnings,
+    ))
 }
 
 pub async fn labels(State(st): State<Arc<ApiState>>, req: Request) -> Result<Response, ApiError> {
@@ -183,12 +221,13 @@ pub async fn label_values(
 
 /// Decodes Prometheus's `U__` escaping: `_` stays, `__` is `_`, `_HEX_` is a code point.
 fn unescape_label_name(s: &str) -> String {
-    let Some(rest) = s.strip_prefix("U__") else { return s.to_owned() };
+    let Some(rest) = s.strip_prefix("U__") else {
+        return s.to_owned();
+    };
     let mut out = String::new();
-    let mut it = rest.split('_').peekable();
     // Simple decoder: segments alternate between literal text and hex code points between underscores.
     let mut literal = true;
-    while let Some(part) = it.next() {
+    for part in rest.split('_') {
         if literal {
             out.push_str(part);
         } else if part.is_empty() {
@@ -265,7 +304,10 @@ pub async fn export(State(st): State<Arc<ApiState>>, req: Request) -> Result<Res
     });
     let stream = tokio_stream_from(rx);
     let mut resp = Body::from_stream(stream).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/stream+json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/stream+json"),
+    );
     Ok(resp)
 }
 

@@ -4,11 +4,18 @@
 use storage::{MatchOp, Matcher};
 
 pub fn parse(input: &str) -> Result<Vec<Matcher>, String> {
-    let mut p = P { s: input.as_bytes(), src: input, pos: 0 };
+    let mut p = P {
+        s: input.as_bytes(),
+        src: input,
+        pos: 0,
+    };
     let ms = p.selector()?;
     p.ws();
     if p.pos < p.s.len() {
-        return Err(p.err(&format!("unexpected character {:?} after selector", p.rest_char())));
+        return Err(p.err(&format!(
+            "unexpected character {:?} after selector",
+            p.rest_char()
+        )));
     }
     if ms.iter().all(|m| m.matches_empty()) {
         return Err(format!(
@@ -43,7 +50,10 @@ impl P<'_> {
         let start = self.pos;
         while self.pos < self.s.len() {
             let c = self.s[self.pos];
-            let ok = c == b'_' || c.is_ascii_alphabetic() || (metric && c == b':') || (self.pos > start && c.is_ascii_digit());
+            let ok = c == b'_'
+                || c.is_ascii_alphabetic()
+                || (metric && c == b':')
+                || (self.pos > start && c.is_ascii_digit());
             if !ok {
                 break;
             }
@@ -53,20 +63,33 @@ impl P<'_> {
     }
 
     fn string(&mut self) -> Result<String, String> {
-        let q = self.s.get(self.pos).copied().ok_or_else(|| self.err("unexpected end of input, expected string"))?;
+        let q = self
+            .s
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.err("unexpected end of input, expected string"))?;
         if !matches!(q, b'"' | b'\'' | b'`') {
-            return Err(self.err(&format!("unexpected character {:?}, expected string", self.rest_char())));
+            return Err(self.err(&format!(
+                "unexpected character {:?}, expected string",
+                self.rest_char()
+            )));
         }
         self.pos += 1;
         let mut out = String::new();
         loop {
-            let c = self.src[self.pos..].chars().next().ok_or_else(|| self.err("unterminated quoted string"))?;
+            let c = self.src[self.pos..]
+                .chars()
+                .next()
+                .ok_or_else(|| self.err("unterminated quoted string"))?;
             self.pos += c.len_utf8();
             if c as u32 == q as u32 {
                 return Ok(out);
             }
             if c == '\\' && q != b'`' {
-                let e = self.src[self.pos..].chars().next().ok_or_else(|| self.err("unterminated quoted string"))?;
+                let e = self.src[self.pos..]
+                    .chars()
+                    .next()
+                    .ok_or_else(|| self.err("unterminated quoted string"))?;
                 self.pos += e.len_utf8();
                 match e {
                     'n' => out.push('\n'),
@@ -108,7 +131,12 @@ impl P<'_> {
             let name = if matches!(self.s.get(self.pos), Some(b'"' | b'\'' | b'`')) {
                 self.string()?
             } else {
-                self.ident(false).ok_or_else(|| self.err(&format!("unexpected character inside braces: {:?}", self.rest_char())))?
+                self.ident(false).ok_or_else(|| {
+                    self.err(&format!(
+                        "unexpected character inside braces: {:?}",
+                        self.rest_char()
+                    ))
+                })?
             };
             self.ws();
             let op = match (self.s.get(self.pos), self.s.get(self.pos + 1)) {
@@ -122,7 +150,10 @@ impl P<'_> {
                 None => {
                     // A lone quoted string is a metric name (Prometheus 3 UTF-8 syntax).
                     if out.iter().any(|m| m.name == model::METRIC_NAME) {
-                        return Err(self.err(&format!("unexpected {:?} after label name, expected label matching operator", self.rest_char())));
+                        return Err(self.err(&format!(
+                            "unexpected {:?} after label name, expected label matching operator",
+                            self.rest_char()
+                        )));
                     }
                     out.push(Matcher::eq(model::METRIC_NAME, name));
                 }
@@ -150,15 +181,36 @@ mod tests {
     #[test]
     fn parses_selectors() {
         let m = parse(r#"up{job="a", instance=~"h.*" , x!='y',z!~`q\d`}"#).unwrap();
-        assert_eq!(m.iter().map(|m| m.to_string()).collect::<Vec<_>>(), vec![
-            r#"__name__="up""#, r#"job="a""#, r#"instance=~"h.*""#, r#"x!="y""#, r#"z!~"q\\d""#
-        ]);
+        assert_eq!(
+            m.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            vec![
+                r#"__name__="up""#,
+                r#"job="a""#,
+                r#"instance=~"h.*""#,
+                r#"x!="y""#,
+                r#"z!~"q\\d""#
+            ]
+        );
         let m = parse(r#"{"my.metric", "a.b"="c"}"#).unwrap();
         assert_eq!(m[0].to_string(), r#"__name__="my.metric""#);
         assert_eq!(m[1].name, "a.b");
-        assert_eq!(parse(r#"{job=~".*"}"#).unwrap_err(), r#"parse error: vector selector must contain at least one non-empty matcher: {job=~".*"}"#);
-        assert_eq!(parse("up{job=}").unwrap_err(), "1:8: parse error: unexpected character '}', expected string");
-        assert!(parse("up{job=\"a\"").unwrap_err().contains("unexpected end of input"));
-        assert!(parse(r#"up{a=~"("}"#).unwrap_err().contains("invalid regular expression"));
+        assert_eq!(
+            parse(r#"{job=~".*"}"#).unwrap_err(),
+            r#"parse error: vector selector must contain at least one non-empty matcher: {job=~".*"}"#
+        );
+        assert_eq!(
+            parse("up{job=}").unwrap_err(),
+            "1:8: parse error: unexpected character '}', expected string"
+        );
+        assert!(
+            parse("up{job=\"a\"")
+                .unwrap_err()
+                .contains("unexpected end of input")
+        );
+        assert!(
+            parse(r#"up{a=~"("}"#)
+                .unwrap_err()
+                .contains("invalid regular expression")
+        );
     }
 }

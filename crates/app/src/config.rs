@@ -45,9 +45,14 @@ pub struct LimitsConfig {
 
 impl Config {
     pub fn load(path: &std::path::Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config { path: path.display().to_string(), msg: e.to_string() })?;
-        Self::parse(&text).map_err(|msg| Error::Config { path: path.display().to_string(), msg })
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        Self::parse(&text).map_err(|msg| Error::Config {
+            path: path.display().to_string(),
+            msg,
+        })
     }
 
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
@@ -60,7 +65,8 @@ impl Config {
 
 /// Parses Prometheus-style durations: `1h30m`, `7d`, `250ms`, `1y`. Units: ms, s, m, h, d, w, y.
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("invalid duration {s:?}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. 1h30m");
+    let bad =
+        || format!("invalid duration {s:?}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. 1h30m");
     if s == "0" {
         return Ok(Duration::ZERO);
     }
@@ -89,7 +95,9 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
             "y" => 31_536_000_000,
             _ => return Err(bad()),
         };
-        total = total.checked_add(n.checked_mul(ms).ok_or_else(bad)?).ok_or_else(bad)?;
+        total = total
+            .checked_add(n.checked_mul(ms).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
     }
     u64::try_from(total).map(Duration::from_millis).map_err(|_| bad())
 }
@@ -103,7 +111,11 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("5 minutes").unwrap_err().contains("invalid duration \"5 minutes\""));
+        assert!(
+            parse_duration("5 minutes")
+                .unwrap_err()
+                .contains("invalid duration \"5 minutes\"")
+        );
         assert!(parse_duration("").is_err());
     }
 

@@ -35,7 +35,8 @@ impl ServerOptions {
             maintenance_interval: Duration::from_secs(30),
         };
         let s = &cfg.storage;
-        let dur = |field: &'static str, v: &str| parse_duration(v).map_err(|msg| Error::Invalid { field, msg });
+        let dur =
+            |field: &'static str, v: &str| parse_duration(v).map_err(|msg| Error::Invalid { field, msg });
         if let Some(v) = &s.retention {
             o.tsdb.retention_ms = dur("storage.retention", v)?.as_millis() as i64;
         }
@@ -48,13 +49,19 @@ impl ServerOptions {
         if let Some(v) = &s.block_range {
             let ms = dur("storage.block_range", v)?.as_millis() as i64;
             if ms < 60_000 {
-                return Err(Error::Invalid { field: "storage.block_range", msg: "must be at least 1m".into() });
+                return Err(Error::Invalid {
+                    field: "storage.block_range",
+                    msg: "must be at least 1m".into(),
+                });
             }
             o.tsdb.head.chunk_range_ms = ms;
         }
         if let Some(v) = &s.checkpoint_interval {
             o.tsdb.checkpoint_interval = dur("storage.checkpoint_interval", v)?;
-            o.maintenance_interval = o.maintenance_interval.min(o.tsdb.checkpoint_interval).max(Duration::from_millis(100));
+            o.maintenance_interval = o
+                .maintenance_interval
+                .min(o.tsdb.checkpoint_interval)
+                .max(Duration::from_millis(100));
         }
         if let Some(v) = s.max_series {
             o.tsdb.head.max_series = v;
@@ -87,7 +94,10 @@ pub fn parse_fsync(v: &str) -> Result<FsyncPolicy> {
     if v == "always" {
         return Ok(FsyncPolicy::Always);
     }
-    let d = parse_duration(v).map_err(|msg| Error::Invalid { field: "wal fsync policy", msg: format!("{msg}, or \"always\"") })?;
+    let d = parse_duration(v).map_err(|msg| Error::Invalid {
+        field: "wal fsync policy",
+        msg: format!("{msg}, or \"always\""),
+    })?;
     if d.is_zero() {
         return Ok(FsyncPolicy::Always);
     }
@@ -104,8 +114,14 @@ pub async fn run_server(
         .map_err(|e| Error::Runtime(format!("create data directory {}: {e}", opts.data_dir.display())))?;
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
-        .map_err(|source| Error::Listen { addr: opts.listen.clone(), source })?;
-    let addr = listener.local_addr().map_err(|source| Error::Listen { addr: opts.listen.clone(), source })?;
+        .map_err(|source| Error::Listen {
+            addr: opts.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: opts.listen.clone(),
+        source,
+    })?;
     info!(data_dir = %opts.data_dir.display(), fsync = ?opts.tsdb.fsync, retention_ms = opts.tsdb.retention_ms,
         ooo_window_ms = opts.tsdb.head.ooo_window_ms, "opening storage");
     let metrics = Arc::new(TsdbMetrics::default());
@@ -141,7 +157,9 @@ pub async fn run_server(
     state.ready.store(false, Ordering::Release);
     maintenance.abort();
     let closing = db.clone();
-    let closed = tokio::task::spawn_blocking(move || closing.close()).await.map_err(|e| Error::Runtime(e.to_string()))?;
+    let closed = tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .map_err(|e| Error::Runtime(e.to_string()))?;
     served.map_err(|e| Error::Runtime(format!("http server: {e}")))?;
     closed?;
     info!("storage closed");

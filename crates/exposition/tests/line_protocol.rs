@@ -1,5 +1,7 @@
 //! Line protocol parser: every escaping rule, field type and error message.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::borrow::Cow;
 
 use exposition::{FieldValue, Line, LineError, Precision, parse_lines};

@@ -1,5 +1,7 @@
 //! Property tests: writer → parser round trips for both formats, and arbitrary bytes never panic.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::collections::BTreeMap;
 
 use exposition::{FieldValue, Line, TextItem, TextSample, parse_lines, parse_text, write_sample};

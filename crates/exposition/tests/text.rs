@@ -1,5 +1,7 @@
 //! Prometheus text format: parser rules, error messages and the writer's float format.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::borrow::Cow;
 
 use exposition::{

@@ -16,5 +16,9 @@ pub enum Error {
     #[error("value of label {name:?} is {len} bytes long, over the limit of {limit}")]
     ValueTooLong { name: String, len: usize, limit: usize },
     #[error("series {series} has {count} labels, over the limit of {limit}")]
-    TooManyLabels { series: String, count: usize, limit: usize },
+    TooManyLabels {
+        series: String,
+        count: usize,
+        limit: usize,
+    },
 }

@@ -21,7 +21,11 @@ pub struct LabelLimits {
 
 impl Default for LabelLimits {
     fn default() -> Self {
-        Self { max_name_len: 1024, max_value_len: 4096, max_labels: 64 }
+        Self {
+            max_name_len: 1024,
+            max_value_len: 4096,
+            max_labels: 64,
+        }
     }
 }
 
@@ -103,10 +107,18 @@ impl Labels {
         }
         for (n, v) in &self.0 {
             if n.len() > limits.max_name_len {
-                return Err(Error::NameTooLong { name: n.clone(), len: n.len(), limit: limits.max_name_len });
+                return Err(Error::NameTooLong {
+                    name: n.clone(),
+                    len: n.len(),
+                    limit: limits.max_name_len,
+                });
             }
             if v.len() > limits.max_value_len {
-                return Err(Error::ValueTooLong { name: n.clone(), len: v.len(), limit: limits.max_value_len });
+                return Err(Error::ValueTooLong {
+                    name: n.clone(),
+                    len: v.len(),
+                    limit: limits.max_value_len,
+                });
             }
         }
         Ok(())
@@ -138,18 +150,31 @@ mod tests {
     #[test]
     fn sorts_drops_empty_and_rejects_duplicates() {
         let l = Labels::from_pairs(&[("b", "2"), ("__name__", "up"), ("a", ""), ("c", "3")]).unwrap();
-        assert_eq!(l.iter().collect::<Vec<_>>(), vec![("__name__", "up"), ("b", "2"), ("c", "3")]);
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            vec![("__name__", "up"), ("b", "2"), ("c", "3")]
+        );
         assert_eq!(l.to_string(), r#"up{b="2", c="3"}"#);
         let e = Labels::from_pairs(&[("a", "1"), ("a", "2")]).unwrap_err();
         assert_eq!(e.to_string(), "duplicate label name \"a\"");
-        assert_eq!(Labels::from_pairs(&[("", "x")]).unwrap_err(), Error::EmptyLabelName);
+        assert_eq!(
+            Labels::from_pairs(&[("", "x")]).unwrap_err(),
+            Error::EmptyLabelName
+        );
     }
 
     #[test]
     fn validate_names_the_offender() {
-        let limits = LabelLimits { max_name_len: 8, max_value_len: 3, max_labels: 3 };
+        let limits = LabelLimits {
+            max_name_len: 8,
+            max_value_len: 3,
+            max_labels: 3,
+        };
         let l = Labels::from_pairs(&[("__name__", "m"), ("job", "toolong")]).unwrap();
-        assert_eq!(l.validate(&limits).unwrap_err().to_string(), "value of label \"job\" is 7 bytes long, over the limit of 3");
+        assert_eq!(
+            l.validate(&limits).unwrap_err().to_string(),
+            "value of label \"job\" is 7 bytes long, over the limit of 3"
+        );
         let l = Labels::from_pairs(&[("job", "x")]).unwrap();
         assert_eq!(l.validate(&limits).unwrap_err(), Error::MissingMetricName);
     }

@@ -39,11 +39,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.listen = args.listen;
     opts.data_dir = args.data_dir;
     if let Some(v) = &args.retention {
-        opts.tsdb.retention_ms = parse_duration(v).map_err(anyhow::Error::msg).context("--retention")?.as_millis() as i64;
+        opts.tsdb.retention_ms = parse_duration(v)
+            .map_err(anyhow::Error::msg)
+            .context("--retention")?
+            .as_millis() as i64;
     }
     if let Some(v) = &args.out_of_order_window {
-        opts.tsdb.head.ooo_window_ms =
-            parse_duration(v).map_err(anyhow::Error::msg).context("--out-of-order-window")?.as_millis() as i64;
+        opts.tsdb.head.ooo_window_ms = parse_duration(v)
+            .map_err(anyhow::Error::msg)
+            .context("--out-of-order-window")?
+            .as_millis() as i64;
     }
     if let Some(v) = &args.wal_fsync {
         opts.tsdb.fsync = app::parse_fsync(v).context("--wal-fsync")?;
@@ -51,14 +56,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(v) = args.max_series {
         opts.tsdb.head.max_series = v;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     rt.block_on(app::run_server(opts, shutdown_signal(), |_| {}))?;
     Ok(())
 }
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         // Without signal handlers the server can still be stopped by SIGKILL; data stays safe.
         std::future::pending::<()>().await;
         return;

@@ -1,6 +1,8 @@
 //! `kill -9` at arbitrary moments under concurrent writes: every sample that got a 2xx answer must be
 //! there after restart, with its value, and nothing that was never sent.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -33,8 +35,17 @@ fn write_until_killed(s: Server, start_t: i64, kill_after: Duration) -> Vec<Vec<
                     t += 1000;
                     let ws = w.to_string();
                     let names: Vec<String> = (0..SERIES_PER_WRITER).map(|s| s.to_string()).collect();
-                    let series: Vec<(Vec<(&str, &str)>, Vec<(i64, f64)>)> = (0..SERIES_PER_WRITER)
-                        .map(|s| (vec![("__name__", "crash"), ("w", ws.as_str()), ("s", names[s].as_str())], vec![(t, value(w, s, t))]))
+                    let series: Vec<TestSeries<'_>> = (0..SERIES_PER_WRITER)
+                        .map(|s| {
+                            (
+                                vec![
+                                    ("__name__", "crash"),
+                                    ("w", ws.as_str()),
+                                    ("s", names[s].as_str()),
+                                ],
+                                vec![(t, value(w, s, t))],
+                            )
+                        })
                         .collect();
                     match post_rw1(&c, &url, rw1(&series)) {
                         Ok(r) if r.status() == 204 => acked.lock().unwrap()[w].push(t),
@@ -72,7 +83,11 @@ fn verify(s: &Server, acked: &[Vec<i64>]) -> usize {
             let stored = by_key.get(&(w, sr));
             for t in ts {
                 let v = stored.and_then(|m| m.get(t));
-                assert_eq!(v, Some(&value(w, sr, *t)), "acknowledged sample lost: w={w} s={sr} t={t}");
+                assert_eq!(
+                    v,
+                    Some(&value(w, sr, *t)),
+                    "acknowledged sample lost: w={w} s={sr} t={t}"
+                );
                 checked += 1;
             }
         }
@@ -108,23 +123,44 @@ fn crash_rounds(extra: &[&str], torn_tail: bool) {
         start_t = all.iter().flatten().max().copied().unwrap_or(start_t) + 1000;
         if torn_tail {
             let wal = data.join("wal");
-            let mut segs: Vec<_> = std::fs::read_dir(&wal).unwrap().map(|e| e.unwrap().path()).collect();
-            segs.retain(|p| p.file_name().unwrap().to_str().unwrap().bytes().all(|b| b.is_ascii_digit()));
+            let mut segs: Vec<_> = std::fs::read_dir(&wal)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            segs.retain(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            });
             segs.sort();
             let last = segs.last().unwrap();
             let mut f = std::fs::OpenOptions::new().append(true).open(last).unwrap();
             // A record header promising more bytes than follow, as a write cut short by the kill would.
-            f.write_all(&[0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 2, 1, 2, 3]).unwrap();
+            f.write_all(&[0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 2, 1, 2, 3])
+                .unwrap();
         }
     }
     let s = Server::start(&data, &args);
     let checked = verify(&s, &all);
-    assert!(checked > 1000, "too few acknowledged samples to mean anything: {checked}");
+    assert!(
+        checked > 1000,
+        "too few acknowledged samples to mean anything: {checked}"
+    );
     if torn_tail {
         let log = s.log_text();
-        assert!(log.contains("corrupt write-ahead log record; truncating the segment here"), "no torn-tail log line");
+        assert!(
+            log.contains("corrupt write-ahead log record; truncating the segment here"),
+            "no torn-tail log line"
+        );
         let metrics = client().get(s.url("/metrics")).send().unwrap().text().unwrap();
-        assert!(metrics.lines().any(|l| l.starts_with("pharos_tsdb_wal_corrupt_records_total ") && !l.ends_with(" 0")));
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("pharos_tsdb_wal_corrupt_records_total ") && !l.ends_with(" 0"))
+        );
     }
     println!("verified {checked} acknowledged samples across 4 kill -9 rounds");
 }

@@ -2,6 +2,8 @@
 //! it: header negotiation, snappy limits, byte-level agreement with Prometheus's .proto files,
 //! and round trips.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashSet;

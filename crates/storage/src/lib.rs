@@ -37,5 +37,7 @@ pub trait Queryable: Send + Sync {
 
 /// True if the series' labels satisfy every matcher (a missing label reads as the empty string).
 pub fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }

@@ -52,7 +52,9 @@ impl PartialEq for Matcher {
     }
 }
 
-const META: &[char] = &['.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$', '\\'];
+const META: &[char] = &[
+    '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$', '\\',
+];
 
 impl Matcher {
     pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self> {
@@ -78,7 +80,14 @@ impl Matcher {
                 }
             }
         }
-        Ok(Self { name, op, value, regex, set, prefix })
+        Ok(Self {
+            name,
+            op,
+            value,
+            regex,
+            set,
+            prefix,
+        })
     }
 
     pub fn eq(name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -151,6 +160,9 @@ mod tests {
         let m = Matcher::new(MatchOp::NotRegex, "a", "b.+").unwrap();
         assert!(m.matches("") && m.matches("b") && !m.matches("bc"));
         let e = Matcher::new(MatchOp::Regex, "job", "(").unwrap_err().to_string();
-        assert!(e.starts_with("invalid regular expression \"(\" in matcher for label \"job\""), "{e}");
+        assert!(
+            e.starts_with("invalid regular expression \"(\" in matcher for label \"job\""),
+            "{e}"
+        );
     }
 }

@@ -36,15 +36,24 @@ impl Queryable for MemStorage {
             .iter()
             .filter(|(l, _)| matches_all(l, matchers))
             .filter_map(|(l, s)| {
-                let samples: Vec<Sample> =
-                    s.range(start..=end).map(|(t, v)| Sample::new(*t, f64::from_bits(*v))).collect();
-                (!samples.is_empty()).then(|| Series { labels: l.clone(), samples })
+                let samples: Vec<Sample> = s
+                    .range(start..=end)
+                    .map(|(t, v)| Sample::new(*t, f64::from_bits(*v)))
+                    .collect();
+                (!samples.is_empty()).then(|| Series {
+                    labels: l.clone(),
+                    samples,
+                })
             })
             .collect())
     }
 
     fn series(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<Labels>> {
-        Ok(self.select(start, end, matchers)?.into_iter().map(|s| s.labels).collect())
+        Ok(self
+            .select(start, end, matchers)?
+            .into_iter()
+            .map(|s| s.labels)
+            .collect())
     }
 
     fn label_names(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<String>> {

@@ -19,10 +19,8 @@ impl BitWriter {
             self.buf.push(0);
             self.free = 8;
         }
-        if b {
-            if let Some(last) = self.buf.last_mut() {
-                *last |= 1 << (self.free - 1);
-            }
+        if b && let Some(last) = self.buf.last_mut() {
+            *last |= 1 << (self.free - 1);
         }
         self.free -= 1;
     }
@@ -43,7 +41,6 @@ impl BitWriter {
             n -= take;
         }
     }
-
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +55,10 @@ impl<'a> BitReader<'a> {
     }
 
     pub fn bit(&mut self) -> Result<bool> {
-        let byte = *self.buf.get(self.pos / 8).ok_or(Error::Corrupt("chunk ends early".into()))?;
+        let byte = *self
+            .buf
+            .get(self.pos / 8)
+            .ok_or(Error::Corrupt("chunk ends early".into()))?;
         let b = byte & (0x80 >> (self.pos % 8)) != 0;
         self.pos += 1;
         Ok(b)
@@ -67,12 +67,19 @@ impl<'a> BitReader<'a> {
     pub fn bits(&mut self, mut n: u8) -> Result<u64> {
         let mut v = 0u64;
         while n > 0 {
-            let byte = *self.buf.get(self.pos / 8).ok_or(Error::Corrupt("chunk ends early".into()))?;
+            let byte = *self
+                .buf
+                .get(self.pos / 8)
+                .ok_or(Error::Corrupt("chunk ends early".into()))?;
             let off = (self.pos % 8) as u8;
             let avail = 8 - off;
             let take = avail.min(n);
             let chunk = (byte >> (avail - take)) & ((1u16 << take) - 1) as u8;
-            v = if take == 64 { chunk as u64 } else { (v << take) | chunk as u64 };
+            v = if take == 64 {
+                chunk as u64
+            } else {
+                (v << take) | chunk as u64
+            };
             self.pos += take as usize;
             n -= take;
         }
@@ -105,7 +112,9 @@ pub fn get_uvarint(buf: &[u8], pos: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     let mut shift = 0u32;
     loop {
-        let b = *buf.get(*pos).ok_or(Error::Corrupt("varint runs past the end".into()))?;
+        let b = *buf
+            .get(*pos)
+            .ok_or(Error::Corrupt("varint runs past the end".into()))?;
         *pos += 1;
         if shift == 63 && b > 1 {
             return Err(Error::Corrupt("varint overflows 64 bits".into()));

@@ -82,7 +82,10 @@ fn new_id(min_time: i64, level: u32) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    format!("{min_time:014}-l{level}-{now:016x}{:04x}", SEQ.fetch_add(1, Ordering::Relaxed) & 0xffff)
+    format!(
+        "{min_time:014}-l{level}-{now:016x}{:04x}",
+        SEQ.fetch_add(1, Ordering::Relaxed) & 0xffff
+    )
 }
 
 /// Writes a block series by series. Series must come in ascending label order.
@@ -97,7 +100,13 @@ pub struct BlockWriter {
 }
 
 impl BlockWriter {
-    pub fn new(blocks_dir: &Path, min_time: i64, max_time: i64, level: u32, sources: Vec<String>) -> Result<Self> {
+    pub fn new(
+        blocks_dir: &Path,
+        min_time: i64,
+        max_time: i64,
+        level: u32,
+        sources: Vec<String>,
+    ) -> Result<Self> {
         fs::create_dir_all(blocks_dir).map_err(Error::io("create directory", blocks_dir))?;
         let id = new_id(min_time, level);
         let tmp = blocks_dir.join(format!("{id}.tmp"));
@@ -112,7 +121,11 @@ impl BlockWriter {
                 id,
                 min_time,
                 max_time,
-                stats: Stats { series: 0, samples: 0, chunks: 0 },
+                stats: Stats {
+                    series: 0,
+                    samples: 0,
+                    chunks: 0,
+                },
                 compaction: Compaction { level, sources },
             },
             chunks: BufWriter::with_capacity(1 << 20, f),
@@ -129,7 +142,9 @@ impl BlockWriter {
         let mut refs = Vec::new();
         for part in samples.chunks(BLOCK_CHUNK_SAMPLES) {
             let data = chunk::encode(part);
-            self.chunks.write_all(&data).map_err(Error::io("write", self.tmp.join("chunks")))?;
+            self.chunks
+                .write_all(&data)
+                .map_err(Error::io("write", self.tmp.join("chunks")))?;
             refs.push(ChunkRef {
                 min_t: part[0].t,
                 max_t: part[part.len() - 1].t,
@@ -156,7 +171,11 @@ impl BlockWriter {
     /// Writes index and meta, fsyncs, renames into place and opens the block.
     pub fn finish(mut self) -> Result<Block> {
         let cpath = self.tmp.join("chunks");
-        let f = self.chunks.into_inner().map_err(|e| Error::Io { op: "flush", path: cpath.clone(), source: e.into_error() })?;
+        let f = self.chunks.into_inner().map_err(|e| Error::Io {
+            op: "flush",
+            path: cpath.clone(),
+            source: e.into_error(),
+        })?;
         f.sync_all().map_err(Error::io("fsync", &cpath))?;
         for (i, v) in self.symbols.values_mut().enumerate() {
             *v = i as u32;
@@ -225,7 +244,11 @@ impl Block {
         let meta: Meta = serde_json::from_slice(&fs::read(&mpath).map_err(Error::io("read", &mpath))?)
             .map_err(|e| Error::Corrupt(format!("{}: {e}", mpath.display())))?;
         if meta.version != FORMAT_VERSION {
-            return Err(Error::Corrupt(format!("{}: unsupported block version {}", mpath.display(), meta.version)));
+            return Err(Error::Corrupt(format!(
+                "{}: unsupported block version {}",
+                mpath.display(),
+                meta.version
+            )));
         }
         let ipath = dir.join("index");
         let data = fs::read(&ipath).map_err(Error::io("read", &ipath))?;
@@ -234,7 +257,12 @@ impl Block {
             return Err(corrupt("bad magic"));
         }
         let body = &data[..data.len() - 4];
-        let want = u32::from_le_bytes([data[data.len() - 4], data[data.len() - 3], data[data.len() - 2], data[data.len() - 1]]);
+        let want = u32::from_le_bytes([
+            data[data.len() - 4],
+            data[data.len() - 3],
+            data[data.len() - 2],
+            data[data.len() - 1],
+        ]);
         if crc32fast::hash(body) != want {
             return Err(corrupt("checksum mismatch"));
         }
@@ -249,7 +277,11 @@ impl Block {
         let mut postings: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
         let mut values: HashMap<u32, Vec<u32>> = HashMap::new();
         let sym = |x: u64| -> Result<u32> {
-            if (x as usize) < symbols.len() { Ok(x as u32) } else { Err(corrupt("symbol reference out of range")) }
+            if (x as usize) < symbols.len() {
+                Ok(x as u32)
+            } else {
+                Err(corrupt("symbol reference out of range"))
+            }
         };
         for id in 0..nseries {
             let nl = get_uvarint(body, &mut pos)? as usize;
@@ -275,10 +307,19 @@ impl Block {
                 let min_t = get_varint(body, &mut pos)?;
                 let max_t = min_t.wrapping_add(get_uvarint(body, &mut pos)? as i64);
                 let offset = get_uvarint(body, &mut pos)?;
-                let len = u32::try_from(get_uvarint(body, &mut pos)?).map_err(|_| corrupt("chunk length out of range"))?;
-                chunks.push(ChunkRef { min_t, max_t, offset, len });
+                let len = u32::try_from(get_uvarint(body, &mut pos)?)
+                    .map_err(|_| corrupt("chunk length out of range"))?;
+                chunks.push(ChunkRef {
+                    min_t,
+                    max_t,
+                    offset,
+                    len,
+                });
             }
-            series.push(BlockSeries { labels: labels.into(), chunks: chunks.into() });
+            series.push(BlockSeries {
+                labels: labels.into(),
+                chunks: chunks.into(),
+            });
         }
         let cpath = dir.join("chunks");
         let cfile = File::open(&cpath).map_err(Error::io("open", &cpath))?;
@@ -291,13 +332,30 @@ impl Block {
             None
         };
         for s in &series {
-            if s.chunks.iter().any(|c| c.offset.checked_add(c.len as u64).is_none_or(|end| end > clen)) {
+            if s.chunks
+                .iter()
+                .any(|c| c.offset.checked_add(c.len as u64).is_none_or(|end| end > clen))
+            {
                 return Err(corrupt("chunk reference past the end of the chunks file"));
             }
         }
-        let symbol_ids = symbols.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
+        let symbol_ids = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
         let size = clen + data.len() as u64;
-        Ok(Block { meta, dir: dir.to_owned(), symbols, symbol_ids, series, postings, values, chunks, size })
+        Ok(Block {
+            meta,
+            dir: dir.to_owned(),
+            symbols,
+            symbol_ids,
+            series,
+            postings,
+            values,
+            chunks,
+            size,
+        })
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -308,7 +366,12 @@ impl Block {
         Labels::from_sorted_unchecked(
             s.labels
                 .chunks_exact(2)
-                .map(|p| (self.symbols[p[0] as usize].clone(), self.symbols[p[1] as usize].clone()))
+                .map(|p| {
+                    (
+                        self.symbols[p[0] as usize].clone(),
+                        self.symbols[p[1] as usize].clone(),
+                    )
+                })
                 .collect(),
         )
     }
@@ -317,8 +380,7 @@ impl Block {
         let data = self.chunks.as_deref().unwrap_or(&[]);
         for c in s.chunks.iter().filter(|c| c.max_t >= start && c.min_t <= end) {
             let bytes = &data[c.offset as usize..(c.offset + c.len as u64) as usize];
-            chunk::decode(bytes, out)
-                .map_err(|e| Error::Corrupt(format!("block {}: {e}", self.meta.id)))?;
+            chunk::decode(bytes, out).map_err(|e| Error::Corrupt(format!("block {}: {e}", self.meta.id)))?;
         }
         out.retain(|x| x.t >= start && x.t <= end);
         Ok(())
@@ -334,7 +396,10 @@ impl Block {
             let mut samples = Vec::new();
             self.read_samples(s, start, end, &mut samples)?;
             if !samples.is_empty() {
-                out.push(Series { labels: self.labels(s), samples });
+                out.push(Series {
+                    labels: self.labels(s),
+                    samples,
+                });
             }
         }
         Ok(out)
@@ -350,7 +415,10 @@ impl Block {
     }
 
     pub fn label_names(&self) -> Vec<String> {
-        self.values.keys().map(|n| self.symbols[*n as usize].clone()).collect()
+        self.values
+            .keys()
+            .map(|n| self.symbols[*n as usize].clone())
+            .collect()
     }
 
     pub fn label_values(&self, name: &str) -> Vec<String> {
@@ -380,8 +448,13 @@ impl PostingsSource for Block {
     }
 
     fn values(&self, name: &str) -> Vec<String> {
-        let Some(n) = self.symbol_ids.get(name) else { return Vec::new() };
-        self.values.get(n).map(|vs| vs.iter().map(|v| self.symbols[*v as usize].clone()).collect()).unwrap_or_default()
+        let Some(n) = self.symbol_ids.get(name) else {
+            return Vec::new();
+        };
+        self.values
+            .get(n)
+            .map(|vs| vs.iter().map(|v| self.symbols[*v as usize].clone()).collect())
+            .unwrap_or_default()
     }
 
     fn all(&self) -> Vec<u32> {
@@ -410,9 +483,12 @@ pub fn open_all(dir: &Path) -> Result<Vec<Block>> {
         }
     }
     // A compaction that crashed after writing its output but before deleting its sources leaves both.
-    let replaced: std::collections::HashSet<String> =
-        blocks.iter().flat_map(|b| b.meta.compaction.sources.iter().cloned()).collect();
-    let (gone, keep): (Vec<Block>, Vec<Block>) = blocks.into_iter().partition(|b| replaced.contains(&b.meta.id));
+    let replaced: std::collections::HashSet<String> = blocks
+        .iter()
+        .flat_map(|b| b.meta.compaction.sources.iter().cloned())
+        .collect();
+    let (gone, keep): (Vec<Block>, Vec<Block>) =
+        blocks.into_iter().partition(|b| replaced.contains(&b.meta.id));
     for b in gone {
         info!(block = %b.meta.id, "removing block already merged by a compaction");
         b.delete()?;
@@ -424,7 +500,11 @@ pub fn open_all(dir: &Path) -> Result<Vec<Block>> {
 
 /// Picks blocks to merge: any overlapping blocks first; then blocks sharing a window 3× or 12× the block
 /// range, once the head (which starts at `head_min`) has moved past the window.
-pub fn plan_compaction(blocks: &[std::sync::Arc<Block>], range: i64, head_min: i64) -> Option<Vec<std::sync::Arc<Block>>> {
+pub fn plan_compaction(
+    blocks: &[std::sync::Arc<Block>],
+    range: i64,
+    head_min: i64,
+) -> Option<Vec<std::sync::Arc<Block>>> {
     for (i, a) in blocks.iter().enumerate() {
         let group: Vec<_> = blocks[i..]
             .iter()

@@ -30,7 +30,11 @@ pub fn list(dir: &Path) -> Result<Vec<u64>> {
     for e in fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
         let e = e.map_err(Error::io("read directory", dir))?;
         let name = e.file_name();
-        if let Some(n) = name.to_str().and_then(|s| s.strip_prefix("checkpoint.")).and_then(|s| s.parse().ok()) {
+        if let Some(n) = name
+            .to_str()
+            .and_then(|s| s.strip_prefix("checkpoint."))
+            .and_then(|s| s.parse().ok())
+        {
             out.push(n);
         }
     }
@@ -56,7 +60,8 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
     let tmp = dir.join(format!("checkpoint.{segment:08}.tmp"));
     let f = File::create(&tmp).map_err(Error::io("create checkpoint", &tmp))?;
     let mut out = BufWriter::with_capacity(1 << 20, f);
-    out.write_all(MAGIC).map_err(Error::io("write checkpoint", &tmp))?;
+    out.write_all(MAGIC)
+        .map_err(Error::io("write checkpoint", &tmp))?;
     let mut rec = Vec::new();
     let mut framed = Vec::new();
     let mut n = 0u64;
@@ -84,14 +89,16 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
         drop(g);
         framed.clear();
         wal::frame(&mut framed, REC_SERIES, &rec);
-        out.write_all(&framed).map_err(Error::io("write checkpoint", &tmp))?;
+        out.write_all(&framed)
+            .map_err(Error::io("write checkpoint", &tmp))?;
         n += 1;
     }
     rec.clear();
     put_uvarint(&mut rec, n);
     framed.clear();
     wal::frame(&mut framed, REC_END, &rec);
-    out.write_all(&framed).map_err(Error::io("write checkpoint", &tmp))?;
+    out.write_all(&framed)
+        .map_err(Error::io("write checkpoint", &tmp))?;
     let f = out.into_inner().map_err(|e| Error::Io {
         op: "flush checkpoint",
         path: tmp.clone(),
@@ -110,7 +117,10 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
 pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u64> {
     let data = fs::read(path).map_err(Error::io("read checkpoint", path))?;
     if data.get(..8) != Some(MAGIC.as_slice()) {
-        return Err(Error::Corrupt(format!("{}: not a checkpoint (bad magic)", path.display())));
+        return Err(Error::Corrupt(format!(
+            "{}: not a checkpoint (bad magic)",
+            path.display()
+        )));
     }
     // Records share the WAL framing.
     let mut stats = ReadStats::default();
@@ -121,7 +131,7 @@ pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u
             REC_SERIES => {
                 load_series(head, p)?;
                 series += 1;
-                if series % 100_000 == 0 {
+                if series.is_multiple_of(100_000) {
                     progress(series);
                 }
             }
@@ -156,12 +166,22 @@ fn load_series(head: &Head, p: &[u8]) -> Result<()> {
         let min_t = get_varint(p, &mut pos)?;
         let max_t = get_varint(p, &mut pos)?;
         let len = get_uvarint(p, &mut pos)? as usize;
-        let data = pos.checked_add(len).and_then(|end| p.get(pos..end)).ok_or(Error::Corrupt("chunk runs past the end".into()))?;
+        let data = pos
+            .checked_add(len)
+            .and_then(|end| p.get(pos..end))
+            .ok_or(Error::Corrupt("chunk runs past the end".into()))?;
         pos += len;
-        g.sealed.push(SealedChunk { min_t, max_t, data: data.into() });
+        g.sealed.push(SealedChunk {
+            min_t,
+            max_t,
+            data: data.into(),
+        });
     }
     let len = get_uvarint(p, &mut pos)? as usize;
-    let open = pos.checked_add(len).and_then(|end| p.get(pos..end)).ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
+    let open = pos
+        .checked_add(len)
+        .and_then(|end| p.get(pos..end))
+        .ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
     pos += len;
     let mut samples = Vec::new();
     if !open.is_empty() {

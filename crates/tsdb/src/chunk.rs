@@ -237,7 +237,10 @@ fn decimal_scale(samples: &[Sample]) -> Option<(u8, Vec<i64>)> {
         ints.clear();
         for s in samples {
             let m = (s.v * p).round();
-            if !m.is_finite() || m.abs() >= 9_007_199_254_740_992.0 || ((m as i64) as f64 / p).to_bits() != s.v.to_bits() {
+            if !m.is_finite()
+                || m.abs() >= 9_007_199_254_740_992.0
+                || ((m as i64) as f64 / p).to_bits() != s.v.to_bits()
+            {
                 continue 'k;
             }
             ints.push(m as i64);
@@ -278,10 +281,16 @@ fn encode_decimal(samples: &[Sample]) -> Option<Vec<u8>> {
 }
 
 fn decode_decimal(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()> {
-    let (&k, rest) = body.split_first().ok_or(Error::Corrupt("decimal chunk: missing scale".into()))?;
-    let (&mode, rest) = rest.split_first().ok_or(Error::Corrupt("decimal chunk: missing mode".into()))?;
+    let (&k, rest) = body
+        .split_first()
+        .ok_or(Error::Corrupt("decimal chunk: missing scale".into()))?;
+    let (&mode, rest) = rest
+        .split_first()
+        .ok_or(Error::Corrupt("decimal chunk: missing mode".into()))?;
     if k > 12 || mode > 1 {
-        return Err(Error::Corrupt(format!("decimal chunk: bad scale {k} or mode {mode}")));
+        return Err(Error::Corrupt(format!(
+            "decimal chunk: bad scale {k} or mode {mode}"
+        )));
     }
     let p = 10f64.powi(k as i32);
     let mut r = BitReader::new(rest);
@@ -323,7 +332,10 @@ pub fn sample_count(chunk: &[u8]) -> usize {
 /// Appends the chunk's samples to `out`.
 pub fn decode(chunk: &[u8], out: &mut Vec<Sample>) -> Result<()> {
     if chunk.len() < HEADER {
-        return Err(Error::Corrupt(format!("chunk of {} bytes is shorter than its header", chunk.len())));
+        return Err(Error::Corrupt(format!(
+            "chunk of {} bytes is shorter than its header",
+            chunk.len()
+        )));
     }
     let count = sample_count(chunk);
     if count == 0 {
@@ -350,16 +362,20 @@ mod tests {
             Just(f64::INFINITY),
             Just(-0.0),
         ];
-        (any::<i32>(), prop::collection::vec((1i64..100_000, value), 1..400)).prop_map(|(start, steps)| {
-            let mut t = start as i64;
-            steps
-                .into_iter()
-                .map(|(d, v)| {
-                    t += d;
-                    Sample::new(t, v)
-                })
-                .collect()
-        })
+        (
+            any::<i32>(),
+            prop::collection::vec((1i64..100_000, value), 1..400),
+        )
+            .prop_map(|(start, steps)| {
+                let mut t = start as i64;
+                steps
+                    .into_iter()
+                    .map(|(d, v)| {
+                        t += d;
+                        Sample::new(t, v)
+                    })
+                    .collect()
+            })
     }
 
     proptest! {
@@ -403,6 +419,11 @@ mod tests {
         }
         let best = encode(&samples);
         assert_eq!(best[0], DECIMAL);
-        assert!(best.len() * 2 < x.bytes().len(), "decimal {} vs xor {}", best.len(), x.bytes().len());
+        assert!(
+            best.len() * 2 < x.bytes().len(),
+            "decimal {} vs xor {}",
+            best.len(),
+            x.bytes().len()
+        );
     }
 }

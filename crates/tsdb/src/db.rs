@@ -140,34 +140,45 @@ impl Db {
             }
         }
 
-        let segments: Vec<u64> = wal::list_segments(&wal_dir)?.into_iter().filter(|s| *s >= from_segment).collect();
+        let segments: Vec<u64> = wal::list_segments(&wal_dir)?
+            .into_iter()
+            .filter(|s| *s >= from_segment)
+            .collect();
         let total = segments.len();
         let mut stats = ReadStats::default();
         let mut unknown = 0u64;
         for (i, seg) in segments.iter().enumerate() {
             let path = wal::segment_path(&wal_dir, *seg);
-            info!(segment = seg, progress = format!("{}/{}", i + 1, total), "replaying write-ahead log");
-            wal::read_segment(&path, &mut stats, |kind, payload| {
-                match kind {
-                    wal::REC_SERIES => records::decode_series(payload, |id, labels| {
-                        head.create_with_id(id, &labels);
-                    }),
-                    wal::REC_SAMPLES => records::decode_samples(payload, |id, s| match head.get(id) {
-                        Some(series) => {
-                            head.append(&mut series.lock(), s.t, s.v, true);
-                        }
-                        None => unknown += 1,
-                    }),
-                    k => Err(Error::Corrupt(format!("unknown wal record type {k}"))),
-                }
+            info!(
+                segment = seg,
+                progress = format!("{}/{}", i + 1, total),
+                "replaying write-ahead log"
+            );
+            wal::read_segment(&path, &mut stats, |kind, payload| match kind {
+                wal::REC_SERIES => records::decode_series(payload, |id, labels| {
+                    head.create_with_id(id, &labels);
+                }),
+                wal::REC_SAMPLES => records::decode_samples(payload, |id, s| match head.get(id) {
+                    Some(series) => {
+                        head.append(&mut series.lock(), s.t, s.v, true);
+                    }
+                    None => unknown += 1,
+                }),
+                k => Err(Error::Corrupt(format!("unknown wal record type {k}"))),
             })?;
         }
         if unknown > 0 {
-            warn!(samples = unknown, "write-ahead log samples refer to unknown series; skipped");
+            warn!(
+                samples = unknown,
+                "write-ahead log samples refer to unknown series; skipped"
+            );
         }
         metrics.wal_corrupt_records.inc_by(stats.corrupt);
         metrics.wal_truncated_bytes.inc_by(stats.truncated_bytes);
-        let next = wal::list_segments(&wal_dir)?.last().map_or(0, |s| s + 1).max(from_segment);
+        let next = wal::list_segments(&wal_dir)?
+            .last()
+            .map_or(0, |s| s + 1)
+            .max(from_segment);
         let wal = Wal::start(&wal_dir, next, opts.segment_size, opts.fsync, metrics.clone())?;
         metrics.wal_segment.set(next as i64);
         metrics.head_series.set(head.num_series() as i64);
@@ -221,7 +232,11 @@ impl Db {
             match created {
                 Some(s) => resolved.push(Some(s)),
                 None => {
-                    rejected.extend(samples.iter().map(|s| Rejected { series: i, t: s.t, reason: Rejection::SeriesLimit }));
+                    rejected.extend(samples.iter().map(|s| Rejected {
+                        series: i,
+                        t: s.t,
+                        reason: Rejection::SeriesLimit,
+                    }));
                     resolved.push(None);
                 }
             }
@@ -233,9 +248,17 @@ impl Db {
                 let g = s.lock();
                 let mut newest = g.max_t;
                 for x in samples {
-                    let verdict = if x.t > newest { Appended::Stored } else { self.head.check(&g, x.t, x.v) };
+                    let verdict = if x.t > newest {
+                        Appended::Stored
+                    } else {
+                        self.head.check(&g, x.t, x.v)
+                    };
                     if let Appended::Rejected(reason) = verdict {
-                        refused.push(Rejected { series: i, t: x.t, reason });
+                        refused.push(Rejected {
+                            series: i,
+                            t: x.t,
+                            reason,
+                        });
                     }
                     newest = newest.max(x.t);
                 }
@@ -245,13 +268,20 @@ impl Db {
                     self.metrics.reject(r.reason.reason(), 1);
                 }
                 refused.extend(rejected);
-                return Ok(WriteOutcome { written: 0, duplicates: 0, rejected: refused, ack: None });
+                return Ok(WriteOutcome {
+                    written: 0,
+                    duplicates: 0,
+                    rejected: refused,
+                    ack: None,
+                });
             }
         }
         let mut enc = SamplesEncoder::new();
         let mut duplicates = 0;
         for (i, ((labels, samples), r)) in batch.iter().zip(&resolved).enumerate() {
-            let Some((mut id, mut s)) = r.clone() else { continue };
+            let Some((mut id, mut s)) = r.clone() else {
+                continue;
+            };
             let mut g = s.lock_arc();
             // The series may have left the head (garbage collection) since it was resolved.
             while g.deleted {
@@ -259,7 +289,11 @@ impl Db {
                 match self.head.get_or_create(labels, |id| self.log_series(id, labels)) {
                     Some((nid, ns)) => (id, s) = (nid, ns),
                     None => {
-                        rejected.extend(samples.iter().map(|x| Rejected { series: i, t: x.t, reason: Rejection::SeriesLimit }));
+                        rejected.extend(samples.iter().map(|x| Rejected {
+                            series: i,
+                            t: x.t,
+                            reason: Rejection::SeriesLimit,
+                        }));
                         g = s.lock_arc();
                         break;
                     }
@@ -273,7 +307,11 @@ impl Db {
                 match self.head.append(&mut g, x.t, x.v, false) {
                     Appended::Stored => enc.add(id, *x),
                     Appended::Duplicate => duplicates += 1,
-                    Appended::Rejected(reason) => rejected.push(Rejected { series: i, t: x.t, reason }),
+                    Appended::Rejected(reason) => rejected.push(Rejected {
+                        series: i,
+                        t: x.t,
+                        reason,
+                    }),
                 }
             }
         }
@@ -286,7 +324,8 @@ impl Db {
         let ack = if written > 0 {
             let mut framed = Vec::with_capacity(enc.buf.len() + wal::RECORD_HEADER);
             wal::frame(&mut framed, wal::REC_SAMPLES, &enc.buf);
-            self.wal_bytes_at_checkpoint.fetch_add(framed.len() as u64, Ordering::Relaxed);
+            self.wal_bytes_at_checkpoint
+                .fetch_add(framed.len() as u64, Ordering::Relaxed);
             Some(self.wal.write(framed))
         } else if duplicates > 0 {
             // The first copy of these samples may still wait for its fsync; acknowledging the duplicate
@@ -295,7 +334,12 @@ impl Db {
         } else {
             None
         };
-        Ok(WriteOutcome { written, duplicates, rejected, ack })
+        Ok(WriteOutcome {
+            written,
+            duplicates,
+            rejected,
+            ack,
+        })
     }
 
     fn log_series(&self, id: u32, labels: &Labels) {
@@ -323,8 +367,15 @@ impl Db {
             fs::remove_file(&p).map_err(Error::io("remove wal segment", &p))?;
         }
         self.metrics.checkpoints.inc();
-        self.metrics.checkpoint_seconds.observe(started.elapsed().as_secs_f64());
-        info!(segment = seg, series, elapsed_ms = started.elapsed().as_millis() as u64, "head checkpoint written");
+        self.metrics
+            .checkpoint_seconds
+            .observe(started.elapsed().as_secs_f64());
+        info!(
+            segment = seg,
+            series,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "head checkpoint written"
+        );
         Ok(())
     }
 
@@ -361,7 +412,13 @@ impl Db {
         // Keep one and a half block ranges in the head, as Prometheus does, so late samples in the
         // out-of-order window still land in the head.
         let keep_from = (max_t - range - range / 2).div_euclid(range) * range;
-        let lowest = self.head.all_series().iter().map(|(_, s)| s.lock().min_t()).min().unwrap_or(i64::MAX);
+        let lowest = self
+            .head
+            .all_series()
+            .iter()
+            .map(|(_, s)| s.lock().min_t())
+            .min()
+            .unwrap_or(i64::MAX);
         if lowest >= keep_from {
             return Ok(false);
         }
@@ -387,8 +444,15 @@ impl Db {
             let mut start = 0;
             while start < samples.len() {
                 let w = samples[start].t.div_euclid(range);
-                let end = start + samples[start..].iter().take_while(|x| x.t.div_euclid(range) == w).count();
-                windows.entry(w).or_default().push((labels.clone(), samples[start..end].to_vec()));
+                let end = start
+                    + samples[start..]
+                        .iter()
+                        .take_while(|x| x.t.div_euclid(range) == w)
+                        .count();
+                windows
+                    .entry(w)
+                    .or_default()
+                    .push((labels.clone(), samples[start..end].to_vec()));
                 start = end;
             }
         }
@@ -417,7 +481,9 @@ impl Db {
     fn update_block_metrics(&self) {
         let blocks = self.blocks.read();
         self.metrics.blocks.set(blocks.len() as i64);
-        self.metrics.blocks_bytes.set(blocks.iter().map(|b| b.size_bytes()).sum::<u64>() as i64);
+        self.metrics
+            .blocks_bytes
+            .set(blocks.iter().map(|b| b.size_bytes()).sum::<u64>() as i64);
     }
 
     /// Merges blocks: overlapping ones always, and adjacent ones into 3× and then 12× larger ranges once
@@ -456,11 +522,18 @@ impl Db {
     fn head_min_time(&self) -> i64 {
         let range = self.opts.head.chunk_range_ms.max(1);
         let max_t = self.head.max_t();
-        if max_t == i64::MIN { i64::MIN } else { (max_t - range - range / 2).div_euclid(range) * range }
+        if max_t == i64::MIN {
+            i64::MIN
+        } else {
+            (max_t - range - range / 2).div_euclid(range) * range
+        }
     }
 
     fn apply_retention(&self) -> Result<()> {
-        let newest = self.head.max_t().max(self.blocks.read().last().map_or(i64::MIN, |b| b.meta.max_time));
+        let newest = self
+            .head
+            .max_t()
+            .max(self.blocks.read().last().map_or(i64::MIN, |b| b.meta.max_time));
         if newest == i64::MIN || self.opts.retention_ms <= 0 {
             return Ok(());
         }
@@ -470,7 +543,13 @@ impl Db {
             .map_or(i64::MAX, |d| d.as_millis() as i64);
         let newest = newest.min(now);
         let cutoff = newest - self.opts.retention_ms;
-        let expired: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.meta.max_time <= cutoff).cloned().collect();
+        let expired: Vec<Arc<Block>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta.max_time <= cutoff)
+            .cloned()
+            .collect();
         if expired.is_empty() {
             return Ok(());
         }
@@ -509,7 +588,10 @@ impl Db {
             let mut samples = Vec::new();
             g.samples(start, end, &mut samples);
             if !samples.is_empty() {
-                out.push(Series { labels: self.head.labels_of(&g), samples });
+                out.push(Series {
+                    labels: self.head.labels_of(&g),
+                    samples,
+                });
             }
         }
         out
@@ -550,8 +632,16 @@ impl Queryable for Db {
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<Series>> {
         // Blocks before the head: for a timestamp stored twice, the first stored value wins.
         let mut sources = Vec::new();
-        for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
-            sources.push(b.select(start, end, matchers).map_err(|e| storage::Error::Backend(e.to_string()))?);
+        for b in self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta.max_time > start && b.meta.min_time <= end)
+        {
+            sources.push(
+                b.select(start, end, matchers)
+                    .map_err(|e| storage::Error::Backend(e.to_string()))?,
+            );
         }
         sources.push(self.head_select(start, end, matchers));
         Ok(merge(sources))
@@ -566,8 +656,16 @@ impl Queryable for Db {
                 set.insert(self.head.labels_of(&g));
             }
         }
-        for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
-            set.extend(b.series(start, end, matchers).map_err(|e| storage::Error::Backend(e.to_string()))?);
+        for b in self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta.max_time > start && b.meta.min_time <= end)
+        {
+            set.extend(
+                b.series(start, end, matchers)
+                    .map_err(|e| storage::Error::Backend(e.to_string()))?,
+            );
         }
         Ok(set.into_iter().collect())
     }
@@ -576,7 +674,12 @@ impl Queryable for Db {
         let mut set = std::collections::BTreeSet::new();
         if matchers.is_empty() {
             set.extend(self.head.label_names());
-            for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+            for b in self
+                .blocks
+                .read()
+                .iter()
+                .filter(|b| b.meta.max_time > start && b.meta.min_time <= end)
+            {
                 set.extend(b.label_names());
             }
         } else {
@@ -587,11 +690,22 @@ impl Queryable for Db {
         Ok(set.into_iter().collect())
     }
 
-    fn label_values(&self, name: &str, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<String>> {
+    fn label_values(
+        &self,
+        name: &str,
+        start: i64,
+        end: i64,
+        matchers: &[Matcher],
+    ) -> storage::Result<Vec<String>> {
         let mut set = std::collections::BTreeSet::new();
         if matchers.is_empty() {
             set.extend(index::PostingsSource::values(&self.head, name));
-            for b in self.blocks.read().iter().filter(|b| b.meta.max_time > start && b.meta.min_time <= end) {
+            for b in self
+                .blocks
+                .read()
+                .iter()
+                .filter(|b| b.meta.max_time > start && b.meta.min_time <= end)
+            {
                 set.extend(b.label_values(name));
             }
         } else {

@@ -33,7 +33,12 @@ pub struct HeadOptions {
 
 impl Default for HeadOptions {
     fn default() -> Self {
-        Self { ooo_window_ms: 3_600_000, chunk_range_ms: 7_200_000, chunk_samples: 240, max_series: 5_000_000 }
+        Self {
+            ooo_window_ms: 3_600_000,
+            chunk_range_ms: 7_200_000,
+            chunk_samples: 240,
+            max_series: 5_000_000,
+        }
     }
 }
 
@@ -68,11 +73,20 @@ impl Symbols {
     }
 
     pub fn get(&self, id: u32) -> Arc<str> {
-        self.0.read().strs.get(id as usize).cloned().unwrap_or_else(|| Arc::from(""))
+        self.0
+            .read()
+            .strs
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
     }
 
     pub fn len(&self) -> usize {
         self.0.read().strs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -98,11 +112,22 @@ pub struct MemSeries {
 
 impl MemSeries {
     fn new(labels: Box<[u32]>) -> Self {
-        Self { labels, sealed: Vec::new(), open: None, ooo: Vec::new(), max_t: i64::MIN, deleted: false }
+        Self {
+            labels,
+            sealed: Vec::new(),
+            open: None,
+            ooo: Vec::new(),
+            max_t: i64::MIN,
+            deleted: false,
+        }
     }
 
     pub fn min_t(&self) -> i64 {
-        let inorder = self.sealed.first().map(|c| c.min_t).or(self.open.as_ref().map(|o| o.min_t));
+        let inorder = self
+            .sealed
+            .first()
+            .map(|c| c.min_t)
+            .or(self.open.as_ref().map(|o| o.min_t));
         let ooo = self.ooo.first().map(|s| s.t);
         match (inorder, ooo) {
             (Some(a), Some(b)) => a.min(b),
@@ -280,7 +305,8 @@ impl Head {
         let shard = &self.by_hash[h as usize % SHARDS];
         let find = |m: &HashMap<u64, Vec<u32>>| -> Option<u32> {
             m.get(&h)?.iter().copied().find(|id| {
-                self.get(*id).is_some_and(|s| self.same_labels(&s.lock().labels, labels))
+                self.get(*id)
+                    .is_some_and(|s| self.same_labels(&s.lock().labels, labels))
             })
         };
         if let Some(id) = find(&shard.read()) {
@@ -306,14 +332,20 @@ impl Head {
             return s;
         }
         let h = self.hash(labels);
-        self.by_hash[h as usize % SHARDS].write().entry(h).or_default().push(id);
+        self.by_hash[h as usize % SHARDS]
+            .write()
+            .entry(h)
+            .or_default()
+            .push(id);
         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
         self.insert(id, labels)
     }
 
     fn insert(&self, id: u32, labels: &Labels) -> Arc<Mutex<MemSeries>> {
-        let ids: Box<[u32]> =
-            labels.iter().flat_map(|(n, v)| [self.symbols.intern(n), self.symbols.intern(v)]).collect();
+        let ids: Box<[u32]> = labels
+            .iter()
+            .flat_map(|(n, v)| [self.symbols.intern(n), self.symbols.intern(v)])
+            .collect();
         {
             let mut p = self.postings.write();
             for pair in ids.chunks_exact(2) {
@@ -396,7 +428,12 @@ impl Head {
         Labels::from_sorted_unchecked(
             s.labels
                 .chunks_exact(2)
-                .map(|p| (self.symbols.get(p[0]).to_string(), self.symbols.get(p[1]).to_string()))
+                .map(|p| {
+                    (
+                        self.symbols.get(p[0]).to_string(),
+                        self.symbols.get(p[1]).to_string(),
+                    )
+                })
                 .collect(),
         )
     }
@@ -409,13 +446,18 @@ impl Head {
     /// Every series id with its series, in id order.
     pub fn all_series(&self) -> Vec<(u32, Arc<Mutex<MemSeries>>)> {
         let ids = self.postings.read().all.clone();
-        ids.into_iter().filter_map(|id| self.get(id).map(|s| (id, s))).collect()
+        ids.into_iter()
+            .filter_map(|id| self.get(id).map(|s| (id, s)))
+            .collect()
     }
 
     /// Label names used by any series in the head.
     pub fn label_names(&self) -> Vec<String> {
         let p = self.postings.read();
-        p.values.keys().map(|n| self.symbols.get(*n).to_string()).collect()
+        p.values
+            .keys()
+            .map(|n| self.symbols.get(*n).to_string())
+            .collect()
     }
 
     /// Drops series that hold no data any more. Their ids leave the index.
@@ -472,7 +514,12 @@ impl PostingsSource for Head {
         let (Some(n), Some(v)) = (self.symbols.lookup(name), self.symbols.lookup(value)) else {
             return Vec::new();
         };
-        self.postings.read().by_pair.get(&(n, v)).cloned().unwrap_or_default()
+        self.postings
+            .read()
+            .by_pair
+            .get(&(n, v))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn values(&self, name: &str) -> Vec<String> {
@@ -480,7 +527,9 @@ impl PostingsSource for Head {
             return Vec::new();
         };
         let vals = self.postings.read().values.get(&n).cloned().unwrap_or_default();
-        vals.into_iter().map(|v| self.symbols.get(v).to_string()).collect()
+        vals.into_iter()
+            .map(|v| self.symbols.get(v).to_string())
+            .collect()
     }
 
     fn all(&self) -> Vec<u32> {

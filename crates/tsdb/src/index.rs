@@ -58,7 +58,11 @@ pub fn union_all(mut lists: Vec<Vec<u32>>) -> Vec<u32> {
 /// Values of `m.name` that satisfy `m` (or, with `negate`, that do not).
 fn matching_values(src: &impl PostingsSource, m: &Matcher, negate: bool) -> Vec<String> {
     if !negate && let Some(exact) = m.exact_values() {
-        return exact.into_iter().filter(|v| !v.is_empty()).map(str::to_owned).collect();
+        return exact
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
     }
     let prefix = m.literal_prefix();
     src.values(&m.name)
@@ -75,10 +79,14 @@ fn matching_values(src: &impl PostingsSource, m: &Matcher, negate: bool) -> Vec<
 /// Ids of the series satisfying every matcher, sorted.
 pub fn select(src: &impl PostingsSource, matchers: &[Matcher]) -> Vec<u32> {
     // Matchers that do not match the empty string narrow the set by postings lookups; do them first.
-    let (positive, negative): (Vec<&Matcher>, Vec<&Matcher>) = matchers.iter().partition(|m| !m.matches_empty());
+    let (positive, negative): (Vec<&Matcher>, Vec<&Matcher>) =
+        matchers.iter().partition(|m| !m.matches_empty());
     let mut acc: Option<Vec<u32>> = None;
     for m in positive {
-        let lists = matching_values(src, m, false).iter().map(|v| src.postings(&m.name, v)).collect();
+        let lists = matching_values(src, m, false)
+            .iter()
+            .map(|v| src.postings(&m.name, v))
+            .collect();
         let ids = union_all(lists);
         acc = Some(match acc {
             None => ids,
@@ -91,7 +99,10 @@ pub fn select(src: &impl PostingsSource, matchers: &[Matcher]) -> Vec<u32> {
     let mut acc = acc.unwrap_or_else(|| src.all());
     for m in negative {
         // The series this matcher rejects are exactly those whose value for the label does not match.
-        let lists = matching_values(src, m, true).iter().map(|v| src.postings(&m.name, v)).collect();
+        let lists = matching_values(src, m, true)
+            .iter()
+            .map(|v| src.postings(&m.name, v))
+            .collect();
         acc = subtract(&acc, &union_all(lists));
     }
     acc
@@ -106,10 +117,17 @@ mod tests {
     struct Fake(BTreeMap<(String, String), Vec<u32>>, Vec<u32>);
     impl PostingsSource for Fake {
         fn postings(&self, n: &str, v: &str) -> Vec<u32> {
-            self.0.get(&(n.to_owned(), v.to_owned())).cloned().unwrap_or_default()
+            self.0
+                .get(&(n.to_owned(), v.to_owned()))
+                .cloned()
+                .unwrap_or_default()
         }
         fn values(&self, n: &str) -> Vec<String> {
-            self.0.keys().filter(|(k, _)| k == n).map(|(_, v)| v.clone()).collect()
+            self.0
+                .keys()
+                .filter(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .collect()
         }
         fn all(&self) -> Vec<u32> {
             self.1.clone()
@@ -130,7 +148,9 @@ mod tests {
         let mut map: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
         for (i, s) in series.iter().enumerate() {
             for (n, v) in s {
-                map.entry((n.to_string(), v.to_string())).or_default().push(i as u32);
+                map.entry((n.to_string(), v.to_string()))
+                    .or_default()
+                    .push(i as u32);
             }
         }
         let fake = Fake(map, (0..series.len() as u32).collect());

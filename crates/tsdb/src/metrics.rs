@@ -60,21 +60,59 @@ impl Default for TsdbMetrics {
 
 impl TsdbMetrics {
     pub fn reject(&self, reason: &str, n: u64) {
-        self.samples_rejected.get_or_create(&vec![("reason".to_owned(), reason.to_owned())]).inc_by(n);
+        self.samples_rejected
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc_by(n);
     }
 
     pub fn register(&self, r: &mut Registry) {
         let r = r.sub_registry_with_prefix("tsdb");
-        r.register("samples_appended", "Samples stored in the head", self.samples_appended.clone());
-        r.register("samples_rejected", "Samples refused, by reason", self.samples_rejected.clone());
-        r.register("series_created", "Series created in the head", self.series_created.clone());
-        r.register("series_removed", "Series dropped from the head once empty", self.series_removed.clone());
+        r.register(
+            "samples_appended",
+            "Samples stored in the head",
+            self.samples_appended.clone(),
+        );
+        r.register(
+            "samples_rejected",
+            "Samples refused, by reason",
+            self.samples_rejected.clone(),
+        );
+        r.register(
+            "series_created",
+            "Series created in the head",
+            self.series_created.clone(),
+        );
+        r.register(
+            "series_removed",
+            "Series dropped from the head once empty",
+            self.series_removed.clone(),
+        );
         r.register("head_series", "Series in the head", self.head_series.clone());
-        r.register("wal_written_bytes", "Bytes written to the write-ahead log", self.wal_bytes.clone());
-        r.register("wal_fsyncs", "fsync calls on the write-ahead log", self.wal_fsyncs.clone());
-        r.register("wal_fsync_duration_seconds", "Duration of WAL fsyncs", self.wal_fsync_seconds.clone());
-        r.register("wal_failures", "WAL write or fsync failures", self.wal_failures.clone());
-        r.register("wal_segment_current", "Number of the WAL segment being written", self.wal_segment.clone());
+        r.register(
+            "wal_written_bytes",
+            "Bytes written to the write-ahead log",
+            self.wal_bytes.clone(),
+        );
+        r.register(
+            "wal_fsyncs",
+            "fsync calls on the write-ahead log",
+            self.wal_fsyncs.clone(),
+        );
+        r.register(
+            "wal_fsync_duration_seconds",
+            "Duration of WAL fsyncs",
+            self.wal_fsync_seconds.clone(),
+        );
+        r.register(
+            "wal_failures",
+            "WAL write or fsync failures",
+            self.wal_failures.clone(),
+        );
+        r.register(
+            "wal_segment_current",
+            "Number of the WAL segment being written",
+            self.wal_segment.clone(),
+        );
         r.register(
             "wal_corrupt_records",
             "Corrupt or torn WAL records found at replay",
@@ -85,14 +123,38 @@ impl TsdbMetrics {
             "Bytes dropped from WAL segments at replay after a corrupt record",
             self.wal_truncated_bytes.clone(),
         );
-        r.register("checkpoints", "Head checkpoints written", self.checkpoints.clone());
-        r.register("checkpoint_failures", "Head checkpoints that failed", self.checkpoint_failures.clone());
-        r.register("checkpoint_duration_seconds", "Duration of head checkpoints", self.checkpoint_seconds.clone());
+        r.register(
+            "checkpoints",
+            "Head checkpoints written",
+            self.checkpoints.clone(),
+        );
+        r.register(
+            "checkpoint_failures",
+            "Head checkpoints that failed",
+            self.checkpoint_failures.clone(),
+        );
+        r.register(
+            "checkpoint_duration_seconds",
+            "Duration of head checkpoints",
+            self.checkpoint_seconds.clone(),
+        );
         r.register("blocks_loaded", "Persisted blocks", self.blocks.clone());
-        r.register("blocks_size_bytes", "Bytes of persisted blocks on disk", self.blocks_bytes.clone());
-        r.register("block_writes", "Blocks written from the head", self.block_writes.clone());
+        r.register(
+            "blocks_size_bytes",
+            "Bytes of persisted blocks on disk",
+            self.blocks_bytes.clone(),
+        );
+        r.register(
+            "block_writes",
+            "Blocks written from the head",
+            self.block_writes.clone(),
+        );
         r.register("compactions", "Block compactions", self.compactions.clone());
-        r.register("compaction_failures", "Block compactions that failed", self.compaction_failures.clone());
+        r.register(
+            "compaction_failures",
+            "Block compactions that failed",
+            self.compaction_failures.clone(),
+        );
         r.register(
             "retention_deleted_blocks",
             "Blocks deleted because they fell out of retention",

@@ -12,7 +12,10 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
 
 pub fn get_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a str> {
     let len = get_uvarint(buf, pos)? as usize;
-    let end = pos.checked_add(len).filter(|e| *e <= buf.len()).ok_or(Error::Corrupt("string runs past the end".into()))?;
+    let end = pos
+        .checked_add(len)
+        .filter(|e| *e <= buf.len())
+        .ok_or(Error::Corrupt("string runs past the end".into()))?;
     let s = std::str::from_utf8(&buf[*pos..end]).map_err(|_| Error::Corrupt("string is not utf-8".into()))?;
     *pos = end;
     Ok(s)
@@ -74,7 +77,11 @@ pub struct SamplesEncoder {
 
 impl SamplesEncoder {
     pub fn new() -> Self {
-        Self { buf: Vec::new(), base: None, count: 0 }
+        Self {
+            buf: Vec::new(),
+            base: None,
+            count: 0,
+        }
     }
 
     pub fn push(&mut self, id: u32, t: i64) -> &mut Vec<u8> {

@@ -53,7 +53,10 @@ pub fn frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
 pub type Ack = oneshot::Receiver<std::result::Result<(), Arc<str>>>;
 
 enum Msg {
-    Write(Vec<u8>, Option<oneshot::Sender<std::result::Result<(), Arc<str>>>>),
+    Write(
+        Vec<u8>,
+        Option<oneshot::Sender<std::result::Result<(), Arc<str>>>>,
+    ),
     Rotate(oneshot::Sender<std::result::Result<u64, Arc<str>>>),
     Close(oneshot::Sender<()>),
 }
@@ -74,7 +77,9 @@ pub fn list_segments(dir: &Path) -> Result<Vec<u64>> {
         let e = e.map_err(Error::io("read directory", dir))?;
         // Only canonical names (eight digits) are segments; anything else in the directory is ignored.
         let name = e.file_name();
-        if let Some(s) = name.to_str().filter(|s| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+        if let Some(s) = name
+            .to_str()
+            .filter(|s| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
             && let Ok(n) = s.parse::<u64>()
         {
             out.push(n);
@@ -102,12 +107,22 @@ impl Wal {
         let seg = Segment::create(dir, first)?;
         sync_dir(dir)?;
         let (tx, rx) = mpsc::channel();
-        let mut w = Writer { dir: dir.to_owned(), seg, segment_size, policy, metrics, failed: None };
+        let mut w = Writer {
+            dir: dir.to_owned(),
+            seg,
+            segment_size,
+            policy,
+            metrics,
+            failed: None,
+        };
         let thread = std::thread::Builder::new()
             .name("pharos-wal".into())
             .spawn(move || w.run(rx))
             .map_err(Error::io("spawn wal thread", dir))?;
-        Ok(Wal { tx, thread: Mutex::new(Some(thread)) })
+        Ok(Wal {
+            tx,
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     /// Queues framed records. The returned receiver completes once they are durable per the policy.
@@ -131,7 +146,9 @@ impl Wal {
     pub fn rotate(&self) -> Result<u64> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Msg::Rotate(tx)).map_err(|_| Error::WalClosed)?;
-        rx.blocking_recv().map_err(|_| Error::WalClosed)?.map_err(|e| Error::Wal(e.to_string()))
+        rx.blocking_recv()
+            .map_err(|_| Error::WalClosed)?
+            .map_err(|e| Error::Wal(e.to_string()))
     }
 
     /// Flushes, fsyncs and stops the writer thread.
@@ -162,7 +179,12 @@ impl Segment {
             .write(true)
             .open(&path)
             .map_err(Error::io("create wal segment", &path))?;
-        Ok(Segment { n, path, out: BufWriter::with_capacity(1 << 20, f), size: 0 })
+        Ok(Segment {
+            n,
+            path,
+            out: BufWriter::with_capacity(1 << 20, f),
+            size: 0,
+        })
     }
 }
 
@@ -249,7 +271,10 @@ impl Writer {
                 }
             }
             if self.seg.size >= self.segment_size && self.failed.is_none() {
-                if let Err(e) = self.sync().and_then(|_| self.rotate().map_err(|e| Arc::from(e.to_string()))) {
+                if let Err(e) = self
+                    .sync()
+                    .and_then(|_| self.rotate().map_err(|e| Arc::from(e.to_string())))
+                {
                     warn!(error = %e, "wal segment rotation failed");
                 }
                 dirty = false;
@@ -293,7 +318,9 @@ impl Writer {
             self.fail(format!("fsync {}: {e}", self.seg.path.display()));
         }
         self.metrics.wal_fsyncs.inc();
-        self.metrics.wal_fsync_seconds.observe(start.elapsed().as_secs_f64());
+        self.metrics
+            .wal_fsync_seconds
+            .observe(start.elapsed().as_secs_f64());
         self.failed.clone().map_or(Ok(()), Err)
     }
 
@@ -318,7 +345,9 @@ impl Writer {
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(Error::io("fsync directory", dir))
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io("fsync directory", dir))
 }
 
 /// What replay found.
@@ -363,7 +392,11 @@ pub fn scan(
 
 /// Reads every record of one segment file. A torn or corrupt record ends the segment: it is logged,
 /// counted, and the file is truncated there so the next start reads cleanly.
-pub fn read_segment(path: &Path, stats: &mut ReadStats, f: impl FnMut(u8, &[u8]) -> Result<()>) -> Result<()> {
+pub fn read_segment(
+    path: &Path,
+    stats: &mut ReadStats,
+    f: impl FnMut(u8, &[u8]) -> Result<()>,
+) -> Result<()> {
     let data = fs::read(path).map_err(Error::io("read wal segment", path))?;
     if let Some((pos, why)) = scan(&data, stats, f)? {
         // A tail of zeros is a never-written tail, not corruption worth a warning.
@@ -373,8 +406,12 @@ pub fn read_segment(path: &Path, stats: &mut ReadStats, f: impl FnMut(u8, &[u8])
             stats.corrupt += 1;
         }
         stats.truncated_bytes += (data.len() - pos) as u64;
-        let file = OpenOptions::new().write(true).open(path).map_err(Error::io("open wal segment", path))?;
-        file.set_len(pos as u64).map_err(Error::io("truncate wal segment", path))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(Error::io("open wal segment", path))?;
+        file.set_len(pos as u64)
+            .map_err(Error::io("truncate wal segment", path))?;
         file.sync_all().map_err(Error::io("fsync wal segment", path))?;
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! Block cuts, compaction, retention and checkpoint fallback over a database's life.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::sync::Arc;
 
 use model::{Labels, Sample};
@@ -10,7 +12,12 @@ const RANGE: i64 = 60_000;
 
 fn opts() -> Options {
     Options {
-        head: HeadOptions { chunk_range_ms: RANGE, ooo_window_ms: 30_000, chunk_samples: 32, max_series: 100 },
+        head: HeadOptions {
+            chunk_range_ms: RANGE,
+            ooo_window_ms: 30_000,
+            chunk_samples: 32,
+            max_series: 100,
+        },
         retention_ms: 20 * RANGE,
         ..Options::default()
     }
@@ -18,14 +25,21 @@ fn opts() -> Options {
 
 fn write(db: &Db, name: &str, from: i64, to: i64) {
     let l = Labels::from_pairs(&[("__name__", name)]).unwrap();
-    let samples: Vec<Sample> = (from..to).step_by(1000).map(|t| Sample::new(t, t as f64)).collect();
+    let samples: Vec<Sample> = (from..to)
+        .step_by(1000)
+        .map(|t| Sample::new(t, t as f64))
+        .collect();
     let mut out = db.append(&[(l, samples)], false).unwrap();
     assert!(out.rejected.is_empty());
     out.wait_durable().unwrap();
 }
 
 fn count(db: &Db, name: &str) -> usize {
-    db.select(i64::MIN, i64::MAX, &[Matcher::eq("__name__", name)]).unwrap().iter().map(|s| s.samples.len()).sum()
+    db.select(i64::MIN, i64::MAX, &[Matcher::eq("__name__", name)])
+        .unwrap()
+        .iter()
+        .map(|s| s.samples.len())
+        .sum()
 }
 
 #[test]
@@ -50,7 +64,10 @@ fn idle_series_are_persisted_once_and_leave_the_head() {
 #[test]
 fn blocks_compact_and_retention_ignores_future_timestamps() {
     let dir = tempfile::tempdir().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let start = (now - 10 * RANGE) / RANGE * RANGE;
     let db = Db::open(dir.path(), opts(), Arc::new(TsdbMetrics::default())).unwrap();
     write(&db, "m", start, start + 9 * RANGE);
@@ -58,7 +75,10 @@ fn blocks_compact_and_retention_ignores_future_timestamps() {
         db.maintain().unwrap();
     }
     let blocks = db.blocks();
-    assert!(blocks.iter().any(|b| b.meta.compaction.level > 1), "no compaction happened");
+    assert!(
+        blocks.iter().any(|b| b.meta.compaction.level > 1),
+        "no compaction happened"
+    );
     assert_eq!(count(&db, "m"), 9 * 60);
     // A sample stamped a year ahead must not expire everything else.
     write(&db, "future", now + 365 * 86_400_000, now + 365 * 86_400_000 + 1);
@@ -77,20 +97,30 @@ fn unreadable_checkpoint_falls_back_without_duplicates() {
     write(&db, "m", 0, 40_000);
     db.checkpoint().unwrap();
     let wal = dir.path().join("wal");
-    let first: Vec<_> = std::fs::read_dir(&wal).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_str().unwrap().contains("checkpoint.")).collect();
+    let first: Vec<_> = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("checkpoint."))
+        .collect();
     let keep = std::fs::read(&first[0]).unwrap();
     write(&db, "m", 40_000, 50_000);
     db.close().unwrap();
     drop(db);
     // Put the older checkpoint back beside the newest, and break the newest's tail.
     std::fs::write(&first[0], &keep).unwrap();
-    let mut newest: Vec<_> = std::fs::read_dir(&wal).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_str().unwrap().contains("checkpoint.")).collect();
+    let mut newest: Vec<_> = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("checkpoint."))
+        .collect();
     newest.sort();
     let last = newest.last().unwrap();
     let bytes = std::fs::read(last).unwrap();
     std::fs::write(last, &bytes[..bytes.len() - 3]).unwrap();
     let db = Db::open(dir.path(), opts(), Arc::new(TsdbMetrics::default())).unwrap();
-    let got = db.select(i64::MIN, i64::MAX, &[Matcher::eq("__name__", "m")]).unwrap();
+    let got = db
+        .select(i64::MIN, i64::MAX, &[Matcher::eq("__name__", "m")])
+        .unwrap();
     // The older checkpoint has the first 40 samples; the segments after the newest were replayed but
     // those after the older one were deleted, so what remains is exactly the older checkpoint: no doubles.
     let ts: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();

@@ -1,6 +1,8 @@
 //! Model-based test: random writes, checkpoints, block cuts and crashes against the tsdb and against
 //! `storage::MemStorage`; after every reopen, every acknowledged sample must read back identically.
 
+#![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::Arc;
@@ -17,7 +19,9 @@ enum Op {
     Checkpoint,
     Maintain,
     /// Stop without a checkpoint, optionally leaving a torn record at the end of the WAL.
-    Crash { torn: bool },
+    Crash {
+        torn: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -30,15 +34,24 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn labels(i: u8) -> Labels {
-    Labels::from_pairs(&[("__name__", "m"), ("job", if i % 2 == 0 { "a" } else { "b" }), ("i", &i.to_string())])
-        .unwrap()
+    Labels::from_pairs(&[
+        ("__name__", "m"),
+        ("job", if i.is_multiple_of(2) { "a" } else { "b" }),
+        ("i", &i.to_string()),
+    ])
+    .unwrap()
 }
 
 fn options() -> Options {
     Options {
         fsync: FsyncPolicy::Always,
         // Small ranges so that block cuts and compactions happen within a short run.
-        head: HeadOptions { ooo_window_ms: 50_000, chunk_range_ms: 20_000, chunk_samples: 16, max_series: 1000 },
+        head: HeadOptions {
+            ooo_window_ms: 50_000,
+            chunk_range_ms: 20_000,
+            chunk_samples: 16,
+            max_series: 1000,
+        },
         segment_size: 4096,
         checkpoint_interval: std::time::Duration::from_secs(3600),
         retention_ms: 0,
@@ -58,8 +71,14 @@ fn check(db: &Db, reference: &MemStorage) {
         assert_eq!(g.samples.len(), w.samples.len(), "series {}", g.labels);
     }
     let job = [Matcher::eq("job", "b")];
-    assert_eq!(db.select(0, 30_000, &job).unwrap(), reference.select(0, 30_000, &job).unwrap());
-    assert_eq!(db.label_values("i", i64::MIN, i64::MAX, &[]).unwrap(), reference.label_values("i", i64::MIN, i64::MAX, &[]).unwrap());
+    assert_eq!(
+        db.select(0, 30_000, &job).unwrap(),
+        reference.select(0, 30_000, &job).unwrap()
+    );
+    assert_eq!(
+        db.label_values("i", i64::MIN, i64::MAX, &[]).unwrap(),
+        reference.label_values("i", i64::MIN, i64::MAX, &[]).unwrap()
+    );
 }
 
 proptest! {

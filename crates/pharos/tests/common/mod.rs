@@ -1,6 +1,6 @@
 //! Starts the real `pharos` binary on 127.0.0.1:0 and talks to it over HTTP.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::zombie_processes)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +17,11 @@ impl Server {
     /// Starts `pharos server` on `data`, with extra flags, and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
         let log = data.with_extension(format!("log.{}", std::process::id()));
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let start_len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let child = Command::new(env!("CARGO_BIN_EXE_pharos"))
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -32,8 +36,19 @@ impl Server {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let text = &text[start_len as usize..];
             if let Some(line) = text.lines().find(|l| l.contains("listening address=")) {
-                let addr = line.split("listening address=").nth(1).unwrap().split_whitespace().next().unwrap();
-                return Server { child, addr: addr.to_owned(), data: data.to_owned(), log };
+                let addr = line
+                    .split("listening address=")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                return Server {
+                    child,
+                    addr: addr.to_owned(),
+                    data: data.to_owned(),
+                    log,
+                };
             }
             assert!(Instant::now() < deadline, "pharos did not start; log:\n{text}");
             std::thread::sleep(Duration::from_millis(20));
@@ -52,7 +67,13 @@ impl Server {
     /// Sends SIGTERM and returns the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         self.child.wait().unwrap()
     }
 
@@ -69,20 +90,35 @@ impl Drop for Server {
 }
 
 pub fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
+/// A series to send: label pairs and (timestamp ms, value) samples.
+pub type TestSeries<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
+
 /// Remote write 1.0 body for the given series.
-pub fn rw1(series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> Vec<u8> {
+pub fn rw1(series: &[TestSeries<'_>]) -> Vec<u8> {
     let req = remote::v1::WriteRequest {
         timeseries: series
             .iter()
             .map(|(labels, samples)| remote::v1::TimeSeries {
                 labels: labels
                     .iter()
-                    .map(|(n, v)| remote::v1::Label { name: n.to_string(), value: v.to_string() })
+                    .map(|(n, v)| remote::v1::Label {
+                        name: n.to_string(),
+                        value: v.to_string(),
+                    })
                     .collect(),
-                samples: samples.iter().map(|(t, v)| remote::v1::Sample { value: *v, timestamp: *t }).collect(),
+                samples: samples
+                    .iter()
+                    .map(|(t, v)| remote::v1::Sample {
+                        value: *v,
+                        timestamp: *t,
+                    })
+                    .collect(),
                 ..Default::default()
             })
             .collect(),
@@ -91,7 +127,11 @@ pub fn rw1(series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> Vec<u8> {
     remote::encode_v1(&req)
 }
 
-pub fn post_rw1(c: &reqwest::blocking::Client, url: &str, body: Vec<u8>) -> reqwest::Result<reqwest::blocking::Response> {
+pub fn post_rw1(
+    c: &reqwest::blocking::Client,
+    url: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::blocking::Response> {
     c.post(url)
         .header("Content-Type", "application/x-protobuf")
         .header("Content-Encoding", "snappy")
@@ -109,7 +149,11 @@ pub struct Exported {
 }
 
 pub fn export(c: &reqwest::blocking::Client, s: &Server, selector: &str) -> Vec<Exported> {
-    let resp = c.get(s.url("/api/v1/export")).query(&[("match[]", selector)]).send().unwrap();
+    let resp = c
+        .get(s.url("/api/v1/export"))
+        .query(&[("match[]", selector)])
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 200, "export failed");
     let text = resp.text().unwrap();
     text.lines()
@@ -117,7 +161,12 @@ pub fn export(c: &reqwest::blocking::Client, s: &Server, selector: &str) -> Vec<
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             Exported {
                 metric: v["metric"].as_object().unwrap().clone(),
-                timestamps: v["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect(),
+                timestamps: v["timestamps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_i64().unwrap())
+                    .collect(),
                 values: v["values"].as_array().unwrap().clone(),
             }
         })

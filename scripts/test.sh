@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, unit/property/model tests, end-to-end tests against the
+# real binary and real peers (Debian's Prometheus), fuzz target builds plus a short fuzzing run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PHAROS_REQUIRE_PEERS=1
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (-D warnings)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --locked --workspace --no-fail-fast
+else
+  cargo test --locked --workspace --no-fail-fast
+fi
+cargo test --locked --workspace --doc
+
+step "fuzz targets build"
+cargo build --manifest-path fuzz/Cargo.toml
+
+step "short fuzzing run (coverage-guided, ${FUZZ_SECONDS:=20}s per target)"
+# Stable Rust: instrument with SanitizerCoverage directly. An explicit --target keeps the flags off build
+# scripts and proc macros.
+host=$(rustc -vV | sed -n 's/^host: //p')
+FUZZ_FLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+RUSTFLAGS="$FUZZ_FLAGS" cargo build --release --manifest-path fuzz/Cargo.toml --target "$host"
+for t in line_protocol text_exposition remote_write; do
+  mkdir -p "fuzz/corpus/$t"
+  "fuzz/target/$host/release/$t" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "fuzz/corpus/$t" 2>&1 \
+    | grep -E '^stat::number_of_executed_units|DONE' | tail -n 2
+done
+
+step "all checks passed"

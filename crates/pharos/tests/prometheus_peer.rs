@@ -1,12 +1,14 @@
 //! A real Prometheus (Debian's package) scrapes itself and Pharos and remote-writes everything to
-//! Pharos. Every sample in Prometheus's own storage over a window must be in Pharos, bit for bit.
+//! Pharos. Every sample in Prometheus's own storage over a window must be in Pharos, bit for bit,
+//! including when Pharos is killed with SIGKILL mid-stream and restarted.
 
 #![allow(clippy::unwrap_used)] // tests unwrap freely: a failure is the assertion
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -34,49 +36,65 @@ fn prometheus_binary() -> Option<&'static str> {
         "PHAROS_REQUIRE_PEERS=1 but Debian's prometheus is not installed"
     );
     eprintln!(
-        "NOTICE: prometheus not installed; skipping the real-Prometheus remote-write test (the test command installs it)"
+        "NOTICE: prometheus not installed; skipping the real-Prometheus tests (the test command installs it)"
     );
     None
 }
 
 type SeriesKey = BTreeMap<String, String>;
 
-#[test]
-fn prometheus_remote_write_lands_bit_for_bit() {
-    let Some(bin) = prometheus_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let pharos = Server::start(&dir.path().join("pharos"), &[]);
+struct Prom {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Prom {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Prometheus scraping itself and Pharos every second and remote-writing to Pharos.
+fn start_prometheus(bin: &str, dir: &Path, pharos_addr: &str) -> Prom {
     let port = free_port();
-    let cfg = dir.path().join("prometheus.yml");
+    let cfg = dir.join("prometheus.yml");
     std::fs::write(
         &cfg,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n  - job_name: pharos\n    static_configs: [{{targets: ['{}']}}]\nremote_write:\n  - url: {}\n    queue_config: {{batch_send_deadline: 500ms, min_backoff: 100ms}}\n",
-            pharos.addr,
-            pharos.url("/api/v1/write")
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n\
+             \x20 - job_name: pharos\n    static_configs: [{{targets: ['{pharos_addr}']}}]\n\
+             remote_write:\n  - url: http://{pharos_addr}/api/v1/write\n    \
+             queue_config: {{batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}}\n"
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let mut prom = Command::new(bin)
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let child = Command::new(bin)
         .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("prom-data").display()
-        ))
+        .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap();
+    let prom = Prom {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    wait_for_scrapes(&prom, 5.0);
+    prom
+}
+
+/// Waits until Prometheus has scraped itself at least `n` times in the last minute.
+fn wait_for_scrapes(prom: &Prom, n: f64) {
     let c = client();
-    let purl = format!("http://127.0.0.1:{port}");
-    // Let Prometheus scrape a few times.
     let started = Instant::now();
     loop {
         let r: Option<Value> = c
-            .get(format!("{purl}/api/v1/query"))
-            .query(&[("query", "count_over_time(up[1m])")])
+            .get(format!("{}/api/v1/query", prom.url))
+            .query(&[("query", r#"count_over_time(up{job="prometheus"}[1m])"#)])
             .send()
             .ok()
             .and_then(|r| r.json().ok());
@@ -85,33 +103,41 @@ fn prometheus_remote_write_lands_bit_for_bit() {
             .and_then(|v| v["data"]["result"][0]["value"][1].as_str())
             .and_then(|s| s.parse::<f64>().ok())
             .unwrap_or(0.0);
-        if scrapes >= 5.0 {
-            break;
+        if scrapes >= n {
+            return;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(90),
             "Prometheus did not scrape: {r:?}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let at = std::time::SystemTime::now()
+}
+
+fn now_s() -> f64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-        - 3.0;
-    // Wait until Pharos has the newest sample Prometheus had at `at`.
-    let query = |q: &str| -> Value {
-        c.get(format!("{purl}/api/v1/query"))
-            .query(&[("query", q), ("time", &format!("{at:.3}"))])
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
-    let window = r#"{__name__=~".+"}[5s]"#;
-    let mut prom_samples: BTreeMap<SeriesKey, Vec<(i64, f64)>> = BTreeMap::new();
-    let v = query(window);
+}
+
+/// Compares every sample Prometheus stored in the range `window` ending 3 s ago with Pharos's export,
+/// retrying until they agree or `wait` passes. Returns how many samples were compared.
+fn compare(prom: &Prom, pharos: &Server, window: &str, wait: Duration) -> usize {
+    let c = client();
+    let at = now_s() - 3.0;
+    let v: Value = c
+        .get(format!("{}/api/v1/query", prom.url))
+        .query(&[
+            ("query", format!(r#"{{__name__=~".+"}}[{window}]"#)),
+            ("time", format!("{at:.3}")),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(v["status"], "success", "{v}");
+    let mut prom_samples: BTreeMap<SeriesKey, Vec<(i64, f64)>> = BTreeMap::new();
     for s in v["data"]["result"].as_array().unwrap() {
         let key: SeriesKey = s["metric"]
             .as_object()
@@ -132,19 +158,15 @@ fn prometheus_remote_write_lands_bit_for_bit() {
             .collect();
         prom_samples.insert(key, samples);
     }
-    if prom_samples.len() < 100 {
-        let _ = prom.kill();
-        let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
-        panic!(
-            "Prometheus scraped too little: {} series; answer {v}; its log:\n{log}",
-            prom_samples.len()
-        );
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
+    assert!(
+        prom_samples.len() > 100,
+        "Prometheus has too little: {} series",
+        prom_samples.len()
+    );
+    let deadline = Instant::now() + wait;
     loop {
-        let got = export(&c, &pharos, r#"{__name__=~".+"}"#);
         let mut pharos_samples: BTreeMap<SeriesKey, BTreeMap<i64, Value>> = BTreeMap::new();
-        for e in got {
+        for e in export(&c, pharos, r#"{__name__=~".+"}"#) {
             let key: SeriesKey = e
                 .metric
                 .iter()
@@ -176,18 +198,43 @@ fn prometheus_remote_write_lands_bit_for_bit() {
                 "{compared} samples of {} series identical in Prometheus and Pharos",
                 prom_samples.len()
             );
-            break;
+            return compared;
         }
-        if Instant::now() > deadline {
-            let _ = prom.kill();
-            panic!(
-                "{} samples differ, first: {}",
-                missing.len(),
-                missing[..missing.len().min(5)].join("\n")
-            );
-        }
+        assert!(
+            Instant::now() < deadline,
+            "{} samples differ, first: {}",
+            missing.len(),
+            missing[..missing.len().min(5)].join("\n")
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let _ = prom.kill();
-    let _ = prom.wait();
+}
+
+#[test]
+fn prometheus_remote_write_lands_bit_for_bit() {
+    let Some(bin) = prometheus_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pharos = Server::start(&dir.path().join("pharos"), &[]);
+    let prom = start_prometheus(bin, dir.path(), &pharos.addr);
+    compare(&prom, &pharos, "5s", Duration::from_secs(20));
+}
+
+#[test]
+fn prometheus_stream_survives_kill9_of_pharos() {
+    let Some(bin) = prometheus_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("pharos");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let pharos = Server::start(&data, &["--listen", &addr]);
+    let prom = start_prometheus(bin, dir.path(), &pharos.addr);
+    // Mid-stream: Prometheus ships a batch every 500 ms.
+    std::thread::sleep(Duration::from_millis(2300));
+    pharos.kill9();
+    // Down for a few seconds: Prometheus retries from its WAL position.
+    std::thread::sleep(Duration::from_secs(3));
+    let pharos = Server::start(&data, &["--listen", &addr]);
+    wait_for_scrapes(&prom, 15.0);
+    // Everything Prometheus scraped across the outage arrives; nothing differs.
+    let n = compare(&prom, &pharos, "15s", Duration::from_secs(60));
+    assert!(n > 1000, "too few samples compared: {n}");
 }

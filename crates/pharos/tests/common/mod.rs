@@ -23,8 +23,13 @@ impl Server {
             .open(&log)
             .unwrap();
         let start_len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        let child = Command::new(env!("CARGO_BIN_EXE_pharos"))
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pharos"));
+        cmd.arg("server");
+        if !extra.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        let child = cmd
+            .arg("--data-dir")
             .arg(data)
             .args(extra)
             .stdout(Stdio::null())

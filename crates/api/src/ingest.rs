@@ -46,12 +46,16 @@ fn now_ms() -> i64 {
 
 /// Describes the first refused sample and how many more there were.
 fn describe(batch: &Batch, rejected: &[Rejected]) -> String {
+    describe_with(rejected, |i| {
+        batch.get(i).map_or_else(String::new, |(l, _)| l.to_string())
+    })
+}
+
+fn describe_with(rejected: &[Rejected], series_of: impl Fn(usize) -> String) -> String {
     let Some(first) = rejected.first() else {
         return String::new();
     };
-    let series = batch
-        .get(first.series)
-        .map_or_else(String::new, |(l, _)| l.to_string());
+    let series = series_of(first.series);
     let more = if rejected.len() > 1 {
         format!(" ({} more samples refused)", rejected.len() - 1)
     } else {
@@ -117,48 +121,54 @@ pub async fn remote_write(State(st): State<Arc<ApiState>>, headers: HeaderMap, b
             return text(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
-    let req = match remote::Request::decode(version, &raw) {
-        Ok(r) => r,
-        Err(e) => {
-            st.metrics.reject(P, "malformed");
-            return text(StatusCode::BAD_REQUEST, e.to_string());
-        }
-    };
-    drop(raw);
-    let mut batch: Batch = Vec::new();
+    // Zero-copy decode: label strings borrow from `raw`; all pairs and samples of the request live in
+    // two flat vectors.
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut spans: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut scratch: Vec<(&str, &str)> = Vec::new();
     let mut invalid: Option<String> = None;
-    let walked = req.for_each_series(|i, pairs, samples| {
-        let checked = Labels::from_pairs(pairs).and_then(|l| l.validate(&st.limits.labels).map(|_| l));
-        match checked {
-            Ok(labels) => {
-                batch.push((labels, samples.iter().map(|(t, v)| Sample::new(*t, *v)).collect()));
-                Ok(())
-            }
-            Err(e) => {
-                let shown: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
-                invalid = Some(format!(
-                    "invalid labels for series {i} {{{}}}: {e}",
-                    shown.join(", ")
-                ));
-                Err(remote::Error::Decode("invalid labels".into()))
-            }
+    let walked = remote::walk(version, &raw, |i, wire_labels, wire_samples| {
+        scratch.clear();
+        scratch.extend_from_slice(wire_labels);
+        if let Err(e) = model::normalize_pairs(&mut scratch, &st.limits.labels) {
+            let shown: Vec<String> = wire_labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+            invalid = Some(format!(
+                "invalid labels for series {i} {{{}}}: {e}",
+                shown.join(", ")
+            ));
+            return Err(remote::Error::Decode("invalid labels".into()));
         }
+        let (l0, s0) = (pairs.len(), samples.len());
+        pairs.extend_from_slice(&scratch);
+        samples.extend(wire_samples.iter().map(|(t, v)| Sample::new(*t, *v)));
+        spans.push((l0, pairs.len(), s0, samples.len()));
+        Ok(())
     });
     if let Some(msg) = invalid {
         st.metrics.reject(P, "invalid_labels");
         return text(StatusCode::BAD_REQUEST, msg);
     }
-    if let Err(e) = walked {
-        st.metrics.reject(P, "malformed");
-        return text(StatusCode::BAD_REQUEST, e.to_string());
-    }
-    let counts = req.counts();
+    let counts = match walked {
+        Ok(c) => c,
+        Err(e) => {
+            st.metrics.reject(P, "malformed");
+            return text(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    let inputs: Vec<tsdb::Input<'_>> = spans
+        .iter()
+        .map(|&(a, b, c, d)| tsdb::Input {
+            labels: &pairs[a..b],
+            samples: &samples[c..d],
+        })
+        .collect();
     st.metrics.ignore(P, "native_histogram", counts.histograms as u64);
     st.metrics.ignore(P, "exemplar", counts.exemplars as u64);
     let v2 = matches!(version, remote::Version::V2);
     // 1.0: a batch with an out-of-order, duplicate or too-old sample is refused whole, as Prometheus does.
     // 2.0: the rest is stored and the response headers say how much.
-    let mut out = match st.db.append(&batch, !v2) {
+    let mut out = match st.db.append_inputs(&inputs, !v2) {
         Ok(o) => o,
         Err(e) => {
             st.metrics.reject(P, "storage");
@@ -172,7 +182,10 @@ pub async fn remote_write(State(st): State<Arc<ApiState>>, headers: HeaderMap, b
         StatusCode::NO_CONTENT.into_response()
     } else {
         st.metrics.reject(P, rejection_reason(&out.rejected));
-        text(StatusCode::BAD_REQUEST, describe(&batch, &out.rejected))
+        text(
+            StatusCode::BAD_REQUEST,
+            describe_with(&out.rejected, |i| model::format_pairs(inputs[i].labels)),
+        )
     };
     if v2 {
         let h = resp.headers_mut();

@@ -168,6 +168,7 @@ impl P<'_> {
             match self.s.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {}
+                None => return Err(self.err("unexpected end of input inside braces")),
                 _ => return Err(self.err("unexpected character inside braces, expected ',' or '}'")),
             }
         }

@@ -125,6 +125,66 @@ impl Labels {
     }
 }
 
+/// Brings borrowed label pairs into the form [`Labels`] guarantees (empty values dropped, sorted by name,
+/// names unique and non-empty) and checks the ingest rules of [`Labels::validate`], without allocating
+/// strings. Used on the hot ingest path.
+pub fn normalize_pairs(pairs: &mut Vec<(&str, &str)>, limits: &LabelLimits) -> Result<()> {
+    pairs.retain(|(_, v)| !v.is_empty());
+    if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::DuplicateLabel(w[0].0.to_owned()));
+        }
+    }
+    if pairs.first().is_some_and(|(n, _)| n.is_empty()) {
+        return Err(Error::EmptyLabelName);
+    }
+    if !pairs.iter().any(|(n, _)| *n == METRIC_NAME) {
+        return Err(Error::MissingMetricName);
+    }
+    if pairs.len() > limits.max_labels {
+        let shown = Labels(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        );
+        return Err(Error::TooManyLabels {
+            series: shown.to_string(),
+            count: pairs.len(),
+            limit: limits.max_labels,
+        });
+    }
+    for (n, v) in pairs.iter() {
+        if n.len() > limits.max_name_len {
+            return Err(Error::NameTooLong {
+                name: n.to_string(),
+                len: n.len(),
+                limit: limits.max_name_len,
+            });
+        }
+        if v.len() > limits.max_value_len {
+            return Err(Error::ValueTooLong {
+                name: n.to_string(),
+                len: v.len(),
+                limit: limits.max_value_len,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Formats label pairs like Prometheus: `name{a="1", b="2"}`.
+pub fn format_pairs(pairs: &[(&str, &str)]) -> String {
+    Labels(
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    )
+    .to_string()
+}
+
 /// Formats like Prometheus: `name{a="1", b="2"}`.
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,6 +220,25 @@ mod tests {
         assert_eq!(
             Labels::from_pairs(&[("", "x")]).unwrap_err(),
             Error::EmptyLabelName
+        );
+    }
+
+    #[test]
+    fn normalize_pairs_matches_labels() {
+        let limits = LabelLimits::default();
+        let mut p = vec![("b", "2"), ("__name__", "up"), ("a", ""), ("c", "3")];
+        normalize_pairs(&mut p, &limits).unwrap();
+        let l = Labels::from_pairs(&[("b", "2"), ("__name__", "up"), ("a", ""), ("c", "3")]).unwrap();
+        assert_eq!(p, l.iter().collect::<Vec<_>>());
+        let mut p = vec![("__name__", "m"), ("a", "1"), ("a", "2")];
+        assert_eq!(
+            normalize_pairs(&mut p, &limits).unwrap_err(),
+            Error::DuplicateLabel("a".into())
+        );
+        let mut p = vec![("job", "x")];
+        assert_eq!(
+            normalize_pairs(&mut p, &limits).unwrap_err(),
+            Error::MissingMetricName
         );
     }
 

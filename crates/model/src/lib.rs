@@ -5,7 +5,7 @@ mod error;
 mod labels;
 
 pub use error::{Error, Result};
-pub use labels::{LabelLimits, Labels, METRIC_NAME};
+pub use labels::{LabelLimits, Labels, METRIC_NAME, format_pairs, normalize_pairs};
 
 /// The bit pattern Prometheus writes as a staleness marker. Stored and returned bit-exact.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;

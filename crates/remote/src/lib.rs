@@ -6,12 +6,14 @@ mod codec;
 mod error;
 pub mod v1;
 pub mod v2;
+mod view;
 
 pub use codec::{
     Counts, OwnedSeries, Request, Version, build_v2, check_content_encoding, compress, decode_body,
     decompress, encode_v1, encode_v2, version_from_content_type,
 };
 pub use error::{Error, Result};
+pub use view::walk;
 
 /// The media type of both protocol versions; the `proto` parameter tells them apart.
 pub const MEDIA_TYPE: &str = "application/x-protobuf";

@@ -65,11 +65,11 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
     let mut rec = Vec::new();
     let mut framed = Vec::new();
     let mut n = 0u64;
-    for (id, s) in head.all_series() {
+    for s in head.all_series() {
         rec.clear();
-        let g = s.lock();
-        put_uvarint(&mut rec, id as u64);
-        put_labels(&mut rec, &head.labels_of(&g));
+        let g = s.data.lock();
+        put_uvarint(&mut rec, s.id as u64);
+        put_labels(&mut rec, &head.labels_of(&s));
         put_varint(&mut rec, g.max_t);
         put_uvarint(&mut rec, g.sealed.len() as u64);
         for c in &g.sealed {
@@ -160,7 +160,7 @@ fn load_series(head: &Head, p: &[u8]) -> Result<()> {
     let labels = get_labels(p, &mut pos)?;
     let max_t = get_varint(p, &mut pos)?;
     let s = head.create_with_id(id, &labels);
-    let mut g = s.lock();
+    let mut g = s.data.lock();
     let nsealed = get_uvarint(p, &mut pos)? as usize;
     for _ in 0..nsealed.min(p.len()) {
         let min_t = get_varint(p, &mut pos)?;

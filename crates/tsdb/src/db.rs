@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use crate::block::{self, Block};
 use crate::checkpoint;
 use crate::error::{Error, Rejection, Result};
-use crate::head::{Appended, Head, HeadOptions};
+use crate::head::{Appended, Head, HeadOptions, SeriesRef};
 use crate::metrics::TsdbMetrics;
 use crate::records::{self, SamplesEncoder};
 use crate::wal::{self, Ack, FsyncPolicy, ReadStats, Wal};
@@ -45,6 +45,13 @@ impl Default for Options {
             retention_ms: 7 * 86_400_000,
         }
     }
+}
+
+/// One series of a write: labels sorted by name, unique, non-empty values; samples in any order.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub labels: &'a [(&'a str, &'a str)],
+    pub samples: &'a [Sample],
 }
 
 /// A sample that was not stored, by position in the request.
@@ -160,7 +167,7 @@ impl Db {
                 }),
                 wal::REC_SAMPLES => records::decode_samples(payload, |id, s| match head.get(id) {
                     Some(series) => {
-                        head.append(&mut series.lock(), s.t, s.v, true);
+                        head.append(&mut series.data.lock(), s.t, s.v, true);
                     }
                     None => unknown += 1,
                 }),
@@ -218,36 +225,50 @@ impl Db {
         &self.opts
     }
 
-    /// Stores a batch of series. With `atomic`, a sample refused as out of order, duplicate or too old
-    /// refuses the whole batch (Prometheus remote write 1.0); otherwise the rest is stored. Samples of new
-    /// series past the series limit are refused either way while existing series keep ingesting.
+    /// Stores a batch of series given as owned label sets. See [`Db::append_inputs`].
     pub fn append(&self, batch: &[(Labels, Vec<Sample>)], atomic: bool) -> Result<WriteOutcome> {
+        let pairs: Vec<Vec<(&str, &str)>> = batch.iter().map(|(l, _)| l.iter().collect()).collect();
+        let inputs: Vec<Input<'_>> = batch
+            .iter()
+            .zip(&pairs)
+            .map(|((_, s), p)| Input {
+                labels: p,
+                samples: s,
+            })
+            .collect();
+        self.append_inputs(&inputs, atomic)
+    }
+
+    /// Stores a batch of series. Labels must be sorted by name, unique, with non-empty values (as
+    /// `model::Labels` guarantees). With `atomic`, a sample refused as out of order, duplicate or too old
+    /// refuses the whole batch (Prometheus remote write 1.0); otherwise the rest is stored. Samples of
+    /// new series past the series limit are refused either way while existing series keep ingesting.
+    pub fn append_inputs(&self, batch: &[Input<'_>], atomic: bool) -> Result<WriteOutcome> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::WalClosed);
         }
         let mut rejected = Vec::new();
-        let mut resolved = Vec::with_capacity(batch.len());
-        for (i, (labels, samples)) in batch.iter().enumerate() {
-            let created = self.head.get_or_create(labels, |id| self.log_series(id, labels));
-            match created {
-                Some(s) => resolved.push(Some(s)),
-                None => {
-                    rejected.extend(samples.iter().map(|s| Rejected {
-                        series: i,
-                        t: s.t,
-                        reason: Rejection::SeriesLimit,
-                    }));
-                    resolved.push(None);
-                }
+        let mut resolved: Vec<Option<SeriesRef>> = Vec::with_capacity(batch.len());
+        for (i, input) in batch.iter().enumerate() {
+            let created = self
+                .head
+                .get_or_create(input.labels, |id| self.log_series(id, input.labels));
+            if created.is_none() {
+                rejected.extend(input.samples.iter().map(|s| Rejected {
+                    series: i,
+                    t: s.t,
+                    reason: Rejection::SeriesLimit,
+                }));
             }
+            resolved.push(created);
         }
         if atomic {
             let mut refused = Vec::new();
-            for (i, ((_, samples), r)) in batch.iter().zip(&resolved).enumerate() {
-                let Some((_, s)) = r else { continue };
-                let g = s.lock();
+            for (i, (input, r)) in batch.iter().zip(&resolved).enumerate() {
+                let Some(s) = r else { continue };
+                let g = s.data.lock();
                 let mut newest = g.max_t;
-                for x in samples {
+                for x in input.samples {
                     let verdict = if x.t > newest {
                         Appended::Stored
                     } else {
@@ -278,41 +299,43 @@ impl Db {
         }
         let mut enc = SamplesEncoder::new();
         let mut duplicates = 0;
-        for (i, ((labels, samples), r)) in batch.iter().zip(&resolved).enumerate() {
-            let Some((mut id, mut s)) = r.clone() else {
-                continue;
-            };
-            let mut g = s.lock_arc();
-            // The series may have left the head (garbage collection) since it was resolved.
-            while g.deleted {
-                drop(g);
-                match self.head.get_or_create(labels, |id| self.log_series(id, labels)) {
-                    Some((nid, ns)) => (id, s) = (nid, ns),
-                    None => {
-                        rejected.extend(samples.iter().map(|x| Rejected {
-                            series: i,
-                            t: x.t,
-                            reason: Rejection::SeriesLimit,
-                        }));
-                        g = s.lock_arc();
-                        break;
+        for (i, (input, r)) in batch.iter().zip(resolved).enumerate() {
+            let Some(mut s) = r else { continue };
+            loop {
+                let mut g = s.data.lock();
+                if g.deleted {
+                    // The series left the head (garbage collection) since it was resolved: look again.
+                    drop(g);
+                    match self
+                        .head
+                        .get_or_create(input.labels, |id| self.log_series(id, input.labels))
+                    {
+                        Some(ns) => {
+                            s = ns;
+                            continue;
+                        }
+                        None => {
+                            rejected.extend(input.samples.iter().map(|x| Rejected {
+                                series: i,
+                                t: x.t,
+                                reason: Rejection::SeriesLimit,
+                            }));
+                            break;
+                        }
                     }
                 }
-                g = s.lock_arc();
-            }
-            if g.deleted {
-                continue;
-            }
-            for x in samples {
-                match self.head.append(&mut g, x.t, x.v, false) {
-                    Appended::Stored => enc.add(id, *x),
-                    Appended::Duplicate => duplicates += 1,
-                    Appended::Rejected(reason) => rejected.push(Rejected {
-                        series: i,
-                        t: x.t,
-                        reason,
-                    }),
+                for x in input.samples {
+                    match self.head.append(&mut g, x.t, x.v, false) {
+                        Appended::Stored => enc.add(s.id, *x),
+                        Appended::Duplicate => duplicates += 1,
+                        Appended::Rejected(reason) => rejected.push(Rejected {
+                            series: i,
+                            t: x.t,
+                            reason,
+                        }),
+                    }
                 }
+                break;
             }
         }
         for r in &rejected {
@@ -322,11 +345,9 @@ impl Db {
         self.metrics.head_series.set(self.head.num_series() as i64);
         let written = enc.count;
         let ack = if written > 0 {
-            let mut framed = Vec::with_capacity(enc.buf.len() + wal::RECORD_HEADER);
-            wal::frame(&mut framed, wal::REC_SAMPLES, &enc.buf);
             self.wal_bytes_at_checkpoint
-                .fetch_add(framed.len() as u64, Ordering::Relaxed);
-            Some(self.wal.write(framed))
+                .fetch_add(enc.buf.len() as u64, Ordering::Relaxed);
+            Some(self.wal.write(enc.finish(wal::REC_SAMPLES)))
         } else if duplicates > 0 {
             // The first copy of these samples may still wait for its fsync; acknowledging the duplicate
             // only after the next fsync keeps "acknowledged means durable" true for retries.
@@ -342,12 +363,12 @@ impl Db {
         })
     }
 
-    fn log_series(&self, id: u32, labels: &Labels) {
-        let mut rec = Vec::new();
-        records::encode_series(&mut rec, id, labels);
-        let mut framed = Vec::with_capacity(rec.len() + wal::RECORD_HEADER);
-        wal::frame(&mut framed, wal::REC_SERIES, &rec);
-        self.wal.write_nowait(framed);
+    fn log_series(&self, id: u32, labels: &[(&str, &str)]) {
+        let mut rec = Vec::with_capacity(wal::RECORD_HEADER + 64);
+        rec.resize(wal::RECORD_HEADER, 0);
+        records::encode_series(&mut rec, id, labels.iter().copied());
+        wal::frame_in_place(&mut rec, wal::REC_SERIES);
+        self.wal.write_nowait(rec);
         self.metrics.series_created.inc();
     }
 
@@ -416,7 +437,7 @@ impl Db {
             .head
             .all_series()
             .iter()
-            .map(|(_, s)| s.lock().min_t())
+            .map(|s| s.data.lock().min_t())
             .min()
             .unwrap_or(i64::MAX);
         if lowest >= keep_from {
@@ -432,14 +453,14 @@ impl Db {
         let series = self.head.all_series();
         // Group every series' old samples by block window.
         let mut windows: BTreeMap<i64, Vec<(Labels, Vec<Sample>)>> = BTreeMap::new();
-        for (_, s) in &series {
-            let g = s.lock();
+        for s in &series {
+            let g = s.data.lock();
             if g.min_t() >= before {
                 continue;
             }
             let mut samples = Vec::new();
             g.samples(i64::MIN, before.saturating_sub(1), &mut samples);
-            let labels = self.head.labels_of(&g);
+            let labels = self.head.labels_of(&s);
             drop(g);
             let mut start = 0;
             while start < samples.len() {
@@ -468,8 +489,8 @@ impl Db {
             blocks.push(Arc::new(b));
             blocks.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
         }
-        for (_, s) in &series {
-            s.lock().truncate_before(before);
+        for s in &series {
+            s.data.lock().truncate_before(before);
         }
         let removed = self.head.gc_empty();
         self.metrics.series_removed.inc_by(removed as u64);
@@ -581,7 +602,7 @@ impl Db {
         let mut out = Vec::new();
         for id in self.head.select_ids(matchers) {
             let Some(s) = self.head.get(id) else { continue };
-            let g = s.lock();
+            let g = s.data.lock();
             if g.max_t_all() < start || g.min_t() > end {
                 continue;
             }
@@ -589,7 +610,7 @@ impl Db {
             g.samples(start, end, &mut samples);
             if !samples.is_empty() {
                 out.push(Series {
-                    labels: self.head.labels_of(&g),
+                    labels: self.head.labels_of(&s),
                     samples,
                 });
             }
@@ -651,9 +672,9 @@ impl Queryable for Db {
         let mut set = std::collections::BTreeSet::new();
         for id in self.head.select_ids(matchers) {
             let Some(s) = self.head.get(id) else { continue };
-            let g = s.lock();
+            let g = s.data.lock();
             if g.max_t_all() >= start && g.min_t() <= end {
-                set.insert(self.head.labels_of(&g));
+                set.insert(self.head.labels_of(&s));
             }
         }
         for b in self

@@ -6,7 +6,7 @@
 //! Invariant: the head never does file IO; persistence (WAL, checkpoints, blocks) drives it from outside.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
 
@@ -19,6 +19,64 @@ use crate::error::Rejection;
 use crate::index::{self, PostingsSource};
 
 const SHARDS: usize = 64;
+
+/// A fast, non-cryptographic hasher (the rustc "Fx" mix). Label hashes never leave the process.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Hash of a label set given as sorted pairs.
+pub fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+    let mut h = FxHasher::default();
+    for (n, v) in pairs {
+        h.write(n.as_bytes());
+        h.add(0xff);
+        h.write(v.as_bytes());
+        h.add(0xfe);
+    }
+    h.finish()
+}
 
 #[derive(Debug, Clone)]
 pub struct HeadOptions {
@@ -97,9 +155,17 @@ pub struct SealedChunk {
     pub data: Box<[u8]>,
 }
 
-pub struct MemSeries {
+/// One series in the head: identity outside the lock (immutable), data inside.
+pub struct Series {
+    pub id: u32,
     /// Interned name, value, name, value… sorted by name.
     pub labels: Box<[u32]>,
+    pub data: Mutex<MemSeries>,
+}
+
+pub type SeriesRef = Arc<Series>;
+
+pub struct MemSeries {
     pub sealed: Vec<SealedChunk>,
     pub open: Option<XorAppender>,
     /// Out-of-order samples, sorted by time, unique timestamps.
@@ -111,9 +177,8 @@ pub struct MemSeries {
 }
 
 impl MemSeries {
-    fn new(labels: Box<[u32]>) -> Self {
+    fn new() -> Self {
         Self {
-            labels,
             sealed: Vec::new(),
             open: None,
             ooo: Vec::new(),
@@ -212,12 +277,12 @@ pub enum Appended {
     Rejected(Rejection),
 }
 
-type SeriesMap = HashMap<u32, Arc<Mutex<MemSeries>>>;
+type SeriesMap = HashMap<u32, SeriesRef, FxBuild>;
 
 #[derive(Default)]
 struct Postings {
-    by_pair: HashMap<(u32, u32), Vec<u32>>,
-    values: HashMap<u32, Vec<u32>>,
+    by_pair: HashMap<(u32, u32), Vec<u32>, FxBuild>,
+    values: HashMap<u32, Vec<u32>, FxBuild>,
     all: Vec<u32>,
 }
 
@@ -235,14 +300,13 @@ fn sorted_insert(v: &mut Vec<u32>, id: u32) {
 pub struct Head {
     pub opts: HeadOptions,
     pub symbols: Symbols,
-    by_hash: Vec<RwLock<HashMap<u64, Vec<u32>>>>,
+    by_hash: Vec<RwLock<HashMap<u64, Vec<SeriesRef>, FxBuild>>>,
     by_id: Vec<RwLock<SeriesMap>>,
     postings: RwLock<Postings>,
     next_id: AtomicU32,
     num_series: AtomicUsize,
     /// Newest timestamp in the head, for the out-of-order window.
     max_t: AtomicI64,
-    hasher: std::collections::hash_map::RandomState,
 }
 
 impl Head {
@@ -250,13 +314,12 @@ impl Head {
         Self {
             opts,
             symbols: Symbols::default(),
-            by_hash: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_id: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_hash: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_id: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
             postings: RwLock::new(Postings::default()),
             next_id: AtomicU32::new(1),
             num_series: AtomicUsize::new(0),
             max_t: AtomicI64::new(i64::MIN),
-            hasher: Default::default(),
         }
     }
 
@@ -273,76 +336,70 @@ impl Head {
         self.max_t.fetch_max(t, Ordering::Relaxed);
     }
 
-    fn hash(&self, labels: &Labels) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for (n, v) in labels.iter() {
-            n.hash(&mut h);
-            v.hash(&mut h);
+    fn same_labels(&self, ids: &[u32], pairs: &[(&str, &str)]) -> bool {
+        if ids.len() != pairs.len() * 2 {
+            return false;
         }
-        h.finish()
+        let sym = self.symbols.0.read();
+        pairs.iter().enumerate().all(|(i, (n, v))| {
+            sym.strs.get(ids[2 * i] as usize).is_some_and(|s| &**s == *n)
+                && sym.strs.get(ids[2 * i + 1] as usize).is_some_and(|s| &**s == *v)
+        })
     }
 
-    fn same_labels(&self, ids: &[u32], labels: &Labels) -> bool {
-        ids.len() == labels.len() * 2
-            && labels.iter().enumerate().all(|(i, (n, v))| {
-                self.symbols.lookup(n) == Some(ids[2 * i]) && self.symbols.lookup(v) == Some(ids[2 * i + 1])
-            })
-    }
-
-    pub fn get(&self, id: u32) -> Option<Arc<Mutex<MemSeries>>> {
+    pub fn get(&self, id: u32) -> Option<SeriesRef> {
         self.by_id[id as usize % SHARDS].read().get(&id).cloned()
     }
 
-    /// Finds the series with these labels, or creates it. `on_create(id)` runs while the creation is still
-    /// exclusive, so a WAL record written there precedes any sample record of the series. Returns `None`
-    /// when the series does not exist and the series limit is reached.
-    pub fn get_or_create(
-        &self,
-        labels: &Labels,
-        on_create: impl FnOnce(u32),
-    ) -> Option<(u32, Arc<Mutex<MemSeries>>)> {
-        let h = self.hash(labels);
+    /// Finds the series with these labels (sorted by name, unique, non-empty values), or creates it.
+    /// `on_create(id)` runs while the creation is still exclusive, so a WAL record written there precedes
+    /// any sample record of the series. Returns `None` when the series does not exist and the series
+    /// limit is reached.
+    pub fn get_or_create(&self, pairs: &[(&str, &str)], on_create: impl FnOnce(u32)) -> Option<SeriesRef> {
+        let h = hash_pairs(pairs.iter().copied());
         let shard = &self.by_hash[h as usize % SHARDS];
-        let find = |m: &HashMap<u64, Vec<u32>>| -> Option<u32> {
-            m.get(&h)?.iter().copied().find(|id| {
-                self.get(*id)
-                    .is_some_and(|s| self.same_labels(&s.lock().labels, labels))
-            })
+        let find = |m: &HashMap<u64, Vec<SeriesRef>, FxBuild>| -> Option<SeriesRef> {
+            m.get(&h)?
+                .iter()
+                .find(|s| self.same_labels(&s.labels, pairs))
+                .cloned()
         };
-        if let Some(id) = find(&shard.read()) {
-            return self.get(id).map(|s| (id, s));
+        if let Some(s) = find(&shard.read()) {
+            return Some(s);
         }
         let mut w = shard.write();
-        if let Some(id) = find(&w) {
-            return self.get(id).map(|s| (id, s));
+        if let Some(s) = find(&w) {
+            return Some(s);
         }
         if self.num_series() >= self.opts.max_series {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let s = self.insert(id, labels);
-        w.entry(h).or_default().push(id);
+        let s = self.insert(id, pairs);
+        w.entry(h).or_default().push(s.clone());
         on_create(id);
-        Some((id, s))
+        Some(s)
     }
 
     /// Adds a series under a known id (replay). Returns the existing one if the id is taken.
-    pub fn create_with_id(&self, id: u32, labels: &Labels) -> Arc<Mutex<MemSeries>> {
+    pub fn create_with_id(&self, id: u32, labels: &Labels) -> SeriesRef {
         if let Some(s) = self.get(id) {
             return s;
         }
-        let h = self.hash(labels);
+        let pairs: Vec<(&str, &str)> = labels.iter().collect();
+        let h = hash_pairs(pairs.iter().copied());
+        let s = self.insert(id, &pairs);
         self.by_hash[h as usize % SHARDS]
             .write()
             .entry(h)
             .or_default()
-            .push(id);
+            .push(s.clone());
         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
-        self.insert(id, labels)
+        s
     }
 
-    fn insert(&self, id: u32, labels: &Labels) -> Arc<Mutex<MemSeries>> {
-        let ids: Box<[u32]> = labels
+    fn insert(&self, id: u32, pairs: &[(&str, &str)]) -> SeriesRef {
+        let ids: Box<[u32]> = pairs
             .iter()
             .flat_map(|(n, v)| [self.symbols.intern(n), self.symbols.intern(v)])
             .collect();
@@ -357,7 +414,11 @@ impl Head {
             }
             sorted_insert(&mut p.all, id);
         }
-        let s = Arc::new(Mutex::new(MemSeries::new(ids)));
+        let s = Arc::new(Series {
+            id,
+            labels: ids,
+            data: Mutex::new(MemSeries::new()),
+        });
         self.by_id[id as usize % SHARDS].write().insert(id, s.clone());
         self.num_series.fetch_add(1, Ordering::Relaxed);
         s
@@ -424,7 +485,7 @@ impl Head {
         Appended::Stored
     }
 
-    pub fn labels_of(&self, s: &MemSeries) -> Labels {
+    pub fn labels_of(&self, s: &Series) -> Labels {
         Labels::from_sorted_unchecked(
             s.labels
                 .chunks_exact(2)
@@ -443,12 +504,10 @@ impl Head {
         index::select(self, matchers)
     }
 
-    /// Every series id with its series, in id order.
-    pub fn all_series(&self) -> Vec<(u32, Arc<Mutex<MemSeries>>)> {
+    /// Every series, in id order.
+    pub fn all_series(&self) -> Vec<SeriesRef> {
         let ids = self.postings.read().all.clone();
-        ids.into_iter()
-            .filter_map(|id| self.get(id).map(|s| (id, s)))
-            .collect()
+        ids.into_iter().filter_map(|id| self.get(id)).collect()
     }
 
     /// Label names used by any series in the head.
@@ -466,11 +525,11 @@ impl Head {
         for shard in &self.by_id {
             let mut w = shard.write();
             w.retain(|id, s| {
-                let mut g = s.lock();
+                let mut g = s.data.lock();
                 let empty = g.sealed.is_empty() && g.open.is_none() && g.ooo.is_empty();
                 if empty {
                     g.deleted = true;
-                    removed.push((*id, g.labels.clone()));
+                    removed.push((*id, s.labels.clone()));
                 }
                 !empty
             });
@@ -500,7 +559,7 @@ impl Head {
         let gone: std::collections::HashSet<u32> = removed.iter().map(|(id, _)| *id).collect();
         for shard in &self.by_hash {
             shard.write().retain(|_, ids| {
-                ids.retain(|id| !gone.contains(id));
+                ids.retain(|s| !gone.contains(&s.id));
                 !ids.is_empty()
             });
         }

@@ -16,7 +16,7 @@ mod metrics;
 mod records;
 pub mod wal;
 
-pub use db::{Db, Options, Rejected, WriteOutcome};
+pub use db::{Db, Input, Options, Rejected, WriteOutcome};
 pub use error::{Error, Rejection, Result};
 pub use head::HeadOptions;
 pub use metrics::TsdbMetrics;

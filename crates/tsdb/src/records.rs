@@ -53,9 +53,17 @@ pub fn get_labels(buf: &[u8], pos: &mut usize) -> Result<Labels> {
 }
 
 /// Series record payload: one entry per series, `id` then labels.
-pub fn encode_series(out: &mut Vec<u8>, id: u32, labels: &Labels) {
+pub fn encode_series<'a>(
+    out: &mut Vec<u8>,
+    id: u32,
+    labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) {
     put_uvarint(out, id as u64);
-    put_labels(out, labels);
+    put_uvarint(out, labels.len() as u64);
+    for (n, v) in labels {
+        put_str(out, n);
+        put_str(out, v);
+    }
 }
 
 pub fn decode_series(buf: &[u8], mut f: impl FnMut(u32, Labels)) -> Result<()> {
@@ -76,12 +84,25 @@ pub struct SamplesEncoder {
 }
 
 impl SamplesEncoder {
+    /// The buffer starts with room for a WAL record header, filled in by [`SamplesEncoder::finish`].
     pub fn new() -> Self {
         Self {
-            buf: Vec::new(),
+            buf: vec![0; crate::wal::RECORD_HEADER],
             base: None,
             count: 0,
         }
+    }
+
+    /// The framed WAL record, without copying the payload.
+    pub fn finish(mut self, kind: u8) -> Vec<u8> {
+        crate::wal::frame_in_place(&mut self.buf, kind);
+        self.buf
+    }
+
+    /// The payload alone.
+    #[cfg(test)]
+    pub fn payload(&self) -> &[u8] {
+        &self.buf[crate::wal::RECORD_HEADER..]
     }
 
     pub fn push(&mut self, id: u32, t: i64) -> &mut Vec<u8> {
@@ -136,7 +157,7 @@ mod tests {
         #[test]
         fn series_records_round_trip(series in prop::collection::vec((any::<u32>(), labels()), 0..20)) {
             let mut buf = Vec::new();
-            for (id, l) in &series { encode_series(&mut buf, *id, l); }
+            for (id, l) in &series { encode_series(&mut buf, *id, l.iter()); }
             let mut got = Vec::new();
             decode_series(&buf, |id, l| got.push((id, l))).unwrap();
             prop_assert_eq!(got, series);
@@ -147,7 +168,7 @@ mod tests {
             let mut e = SamplesEncoder::new();
             for (id, t, v) in &samples { e.add(*id, Sample::new(*t, f64::from_bits(*v))); }
             let mut got = Vec::new();
-            decode_samples(&e.buf, |id, s| got.push((id, s.t, s.v.to_bits()))).unwrap();
+            decode_samples(e.payload(), |id, s| got.push((id, s.t, s.v.to_bits()))).unwrap();
             prop_assert_eq!(got, samples);
         }
 

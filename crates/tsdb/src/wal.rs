@@ -50,6 +50,18 @@ pub fn frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// Frames a record whose first [`RECORD_HEADER`] bytes were reserved for the header.
+pub fn frame_in_place(buf: &mut [u8], kind: u8) {
+    let payload_len = buf.len() - RECORD_HEADER;
+    let mut h = crc32fast::Hasher::new();
+    h.update(&[kind]);
+    h.update(&buf[RECORD_HEADER..]);
+    let crc = h.finalize();
+    buf[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    buf[8] = kind;
+}
+
 pub type Ack = oneshot::Receiver<std::result::Result<(), Arc<str>>>;
 
 enum Msg {

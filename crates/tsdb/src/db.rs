@@ -460,7 +460,7 @@ impl Db {
             }
             let mut samples = Vec::new();
             g.samples(i64::MIN, before.saturating_sub(1), &mut samples);
-            let labels = self.head.labels_of(&s);
+            let labels = self.head.labels_of(s);
             drop(g);
             let mut start = 0;
             while start < samples.len() {

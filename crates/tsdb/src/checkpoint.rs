@@ -78,7 +78,19 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
             put_uvarint(&mut rec, c.data.len() as u64);
             rec.extend_from_slice(&c.data);
         }
-        let open = g.open.as_ref().map(|o| o.bytes().to_vec()).unwrap_or_default();
+        // The open chunk is stored in the smallest encoding; loading decodes it and appends again.
+        let open = match g.open.as_ref() {
+            Some(o) => {
+                let mut samples = Vec::with_capacity(o.count());
+                chunk::decode(o.bytes(), &mut samples)?;
+                if samples.is_empty() {
+                    Vec::new()
+                } else {
+                    chunk::encode(&samples)
+                }
+            }
+            None => Vec::new(),
+        };
         put_uvarint(&mut rec, open.len() as u64);
         rec.extend_from_slice(&open);
         put_uvarint(&mut rec, g.ooo.len() as u64);

@@ -13,12 +13,16 @@ use crate::bits::{get_uvarint, get_varint, put_uvarint, put_varint};
 use crate::chunk;
 use crate::error::{Error, Result};
 use crate::head::{Head, SealedChunk};
-use crate::records::{get_f64, get_labels, put_labels};
+use crate::records::{get_f64, get_labels, get_str, put_str};
 use crate::wal::{self, ReadStats};
 
-const MAGIC: &[u8; 8] = b"PHXCKPT1";
+/// Version 1: series records carry their labels as strings.
+const MAGIC_V1: &[u8; 8] = b"PHXCKPT1";
+/// Version 2: a symbol table first; series records refer to it. Written since; both load.
+const MAGIC_V2: &[u8; 8] = b"PHXCKPT2";
 const REC_SERIES: u8 = 1;
 const REC_END: u8 = 2;
+const REC_SYMBOLS: u8 = 3;
 
 pub fn path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("checkpoint.{segment:08}"))
@@ -60,16 +64,29 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
     let tmp = dir.join(format!("checkpoint.{segment:08}.tmp"));
     let f = File::create(&tmp).map_err(Error::io("create checkpoint", &tmp))?;
     let mut out = BufWriter::with_capacity(1 << 20, f);
-    out.write_all(MAGIC)
+    out.write_all(MAGIC_V2)
         .map_err(Error::io("write checkpoint", &tmp))?;
     let mut rec = Vec::new();
     let mut framed = Vec::new();
+    // The head's symbol table as it is now; every series label refers to it by index. Symbols are only
+    // ever appended, so every series read below finds its symbols here.
+    let symbols = head.symbols.snapshot();
+    put_uvarint(&mut rec, symbols.len() as u64);
+    for sym in &symbols {
+        put_str(&mut rec, sym);
+    }
+    wal::frame(&mut framed, REC_SYMBOLS, &rec);
+    out.write_all(&framed)
+        .map_err(Error::io("write checkpoint", &tmp))?;
     let mut n = 0u64;
     for s in head.all_series() {
         rec.clear();
         let g = s.data.lock();
         put_uvarint(&mut rec, s.id as u64);
-        put_labels(&mut rec, &head.labels_of(&s));
+        put_uvarint(&mut rec, s.labels.len() as u64 / 2);
+        for id in s.labels.iter() {
+            put_uvarint(&mut rec, *id as u64);
+        }
         put_varint(&mut rec, g.max_t);
         put_uvarint(&mut rec, g.sealed.len() as u64);
         for c in &g.sealed {
@@ -128,7 +145,12 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
 /// complete).
 pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u64> {
     let data = fs::read(path).map_err(Error::io("read checkpoint", path))?;
-    if data.get(..8) != Some(MAGIC.as_slice()) {
+    let version = match data.get(..8) {
+        Some(m) if m == MAGIC_V1.as_slice() => 1,
+        Some(m) if m == MAGIC_V2.as_slice() => 2,
+        _ => 0,
+    };
+    if version == 0 {
         return Err(Error::Corrupt(format!(
             "{}: not a checkpoint (bad magic)",
             path.display()
@@ -138,10 +160,29 @@ pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u
     let mut stats = ReadStats::default();
     let mut series = 0u64;
     let mut ended = None;
+    let mut symbols: Option<Vec<String>> = None;
     let bad = wal::scan(&data[8..], &mut stats, |kind, p| {
         match kind {
+            REC_SYMBOLS if version == 2 => {
+                let mut pos = 0;
+                let n = get_uvarint(p, &mut pos)? as usize;
+                let mut list = Vec::with_capacity(n.min(p.len()));
+                for _ in 0..n {
+                    list.push(get_str(p, &mut pos)?.to_owned());
+                }
+                symbols = Some(list);
+            }
             REC_SERIES => {
-                load_series(head, p)?;
+                let table = if version == 2 {
+                    Some(
+                        symbols
+                            .as_deref()
+                            .ok_or(Error::Corrupt("series before the symbol table".into()))?,
+                    )
+                } else {
+                    None
+                };
+                load_series(head, p, table)?;
                 series += 1;
                 if series.is_multiple_of(100_000) {
                     progress(series);
@@ -165,11 +206,30 @@ pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u
     }
 }
 
-fn load_series(head: &Head, p: &[u8]) -> Result<()> {
+fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> {
     let mut pos = 0;
     let id = get_uvarint(p, &mut pos)?;
     let id = u32::try_from(id).map_err(|_| Error::Corrupt(format!("series id {id} out of range")))?;
-    let labels = get_labels(p, &mut pos)?;
+    let labels = match symbols {
+        None => get_labels(p, &mut pos)?,
+        Some(table) => {
+            let n = get_uvarint(p, &mut pos)? as usize;
+            let mut pairs = Vec::with_capacity(n.min(64));
+            for _ in 0..n {
+                let mut sym = || -> Result<String> {
+                    let i = get_uvarint(p, &mut pos)? as usize;
+                    table
+                        .get(i)
+                        .cloned()
+                        .ok_or(Error::Corrupt(format!("symbol {i} out of range")))
+                };
+                let name = sym()?;
+                let value = sym()?;
+                pairs.push((name, value));
+            }
+            model::Labels::from_vec(pairs).map_err(|e| Error::Corrupt(format!("invalid labels: {e}")))?
+        }
+    };
     let max_t = get_varint(p, &mut pos)?;
     let s = head.create_with_id(id, &labels);
     let mut g = s.data.lock();
@@ -216,4 +276,84 @@ fn load_series(head: &Head, p: &[u8]) -> Result<()> {
     drop(g);
     head.note_time(max_t);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::HeadOptions;
+    use crate::records::put_labels;
+    use model::Labels;
+
+    fn head_with_data() -> Head {
+        let head = Head::new(HeadOptions::default());
+        for i in 0..5 {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]).unwrap();
+            let pairs: Vec<(&str, &str)> = l.iter().collect();
+            let s = head.get_or_create(&pairs, |_| {}).unwrap();
+            let mut g = s.data.lock();
+            for t in 0..300 {
+                head.append(&mut g, t * 1000, (t * i) as f64, false);
+            }
+        }
+        head
+    }
+
+    fn dump(head: &Head) -> Vec<(Labels, Vec<Sample>)> {
+        head.all_series()
+            .iter()
+            .map(|s| {
+                let mut out = Vec::new();
+                s.data.lock().samples(i64::MIN, i64::MAX, &mut out);
+                (head.labels_of(s), out)
+            })
+            .collect()
+    }
+
+    /// Version 1 as it was written: labels as strings in each series record, no symbol table.
+    fn write_v1(head: &Head, path: &Path) {
+        let mut out = MAGIC_V1.to_vec();
+        let (mut rec, mut n) = (Vec::new(), 0u64);
+        for s in head.all_series() {
+            rec.clear();
+            let g = s.data.lock();
+            put_uvarint(&mut rec, s.id as u64);
+            put_labels(&mut rec, &head.labels_of(&s));
+            put_varint(&mut rec, g.max_t);
+            put_uvarint(&mut rec, g.sealed.len() as u64);
+            for c in &g.sealed {
+                put_varint(&mut rec, c.min_t);
+                put_varint(&mut rec, c.max_t);
+                put_uvarint(&mut rec, c.data.len() as u64);
+                rec.extend_from_slice(&c.data);
+            }
+            let open = g.open.as_ref().map(|o| o.bytes().to_vec()).unwrap_or_default();
+            put_uvarint(&mut rec, open.len() as u64);
+            rec.extend_from_slice(&open);
+            put_uvarint(&mut rec, 0);
+            wal::frame(&mut out, REC_SERIES, &rec);
+            n += 1;
+        }
+        rec.clear();
+        put_uvarint(&mut rec, n);
+        wal::frame(&mut out, REC_END, &rec);
+        fs::write(path, out).unwrap();
+    }
+
+    #[test]
+    fn version_1_and_2_both_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = head_with_data();
+        write_v1(&head, &dir.path().join("checkpoint.00000001"));
+        let n = write(&head, dir.path(), 2).unwrap();
+        assert_eq!(n, 5);
+        for seg in [1, 2] {
+            let fresh = Head::new(HeadOptions::default());
+            assert_eq!(load(&fresh, &path(dir.path(), seg), |_| {}).unwrap(), 5);
+            assert_eq!(dump(&fresh), dump(&head), "checkpoint version {seg}");
+        }
+        let v1 = fs::metadata(path(dir.path(), 1)).unwrap().len();
+        let v2 = fs::metadata(path(dir.path(), 2)).unwrap().len();
+        assert!(v2 < v1, "v2 {v2} bytes should be smaller than v1 {v1}");
+    }
 }

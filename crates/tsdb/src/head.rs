@@ -126,6 +126,11 @@ impl Symbols {
         id
     }
 
+    /// Every symbol, indexed by id.
+    pub fn snapshot(&self) -> Vec<Arc<str>> {
+        self.0.read().strs.clone()
+    }
+
     pub fn lookup(&self, s: &str) -> Option<u32> {
         self.0.read().ids.get(s).copied()
     }

@@ -30,6 +30,7 @@ pub fn get_f64(buf: &[u8], pos: &mut usize) -> Result<f64> {
     Ok(f64::from_bits(u64::from_le_bytes(b)))
 }
 
+#[cfg(test)]
 pub fn put_labels(out: &mut Vec<u8>, labels: &Labels) {
     put_uvarint(out, labels.len() as u64);
     for (n, v) in labels.iter() {

@@ -88,25 +88,40 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
             put_uvarint(&mut rec, *id as u64);
         }
         put_varint(&mut rec, g.max_t);
-        put_uvarint(&mut rec, g.sealed.len() as u64);
+        // The in-order data (sealed chunks and the open chunk) is stored re-encoded as few, large chunks:
+        // one per 65,535 samples, in the smallest encoding. Loading seals all but the newest samples
+        // again and appends the rest to a fresh open chunk.
+        let mut samples = Vec::new();
         for c in &g.sealed {
-            put_varint(&mut rec, c.min_t);
-            put_varint(&mut rec, c.max_t);
-            put_uvarint(&mut rec, c.data.len() as u64);
-            rec.extend_from_slice(&c.data);
+            chunk::decode(&c.data, &mut samples)?;
         }
-        // The open chunk is stored in the smallest encoding; loading decodes it and appends again.
-        let open = match g.open.as_ref() {
-            Some(o) => {
-                let mut samples = Vec::with_capacity(o.count());
-                chunk::decode(o.bytes(), &mut samples)?;
-                if samples.is_empty() {
-                    Vec::new()
-                } else {
-                    chunk::encode(&samples)
-                }
-            }
-            None => Vec::new(),
+        let open_from = samples.len();
+        if let Some(o) = g.open.as_ref() {
+            chunk::decode(o.bytes(), &mut samples)?;
+        }
+        let (sealed, open) = if open_from == samples.len() {
+            (&samples[..], &samples[samples.len()..])
+        } else {
+            samples.split_at(open_from)
+        };
+        // Never across a block-range boundary: blocks take whole head chunks.
+        let range = head.opts.chunk_range_ms.max(1);
+        let parts: Vec<&[Sample]> = sealed
+            .chunk_by(|a, b| a.t.div_euclid(range) == b.t.div_euclid(range))
+            .flat_map(|w| w.chunks(chunk::MAX_SAMPLES))
+            .collect();
+        put_uvarint(&mut rec, parts.len() as u64);
+        for part in parts {
+            let data = chunk::encode(part);
+            put_varint(&mut rec, part[0].t);
+            put_varint(&mut rec, part[part.len() - 1].t);
+            put_uvarint(&mut rec, data.len() as u64);
+            rec.extend_from_slice(&data);
+        }
+        let open = if open.is_empty() {
+            Vec::new()
+        } else {
+            chunk::encode(open)
         };
         put_uvarint(&mut rec, open.len() as u64);
         rec.extend_from_slice(&open);

@@ -315,6 +315,21 @@ fn decode_decimal(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()
     Ok(())
 }
 
+/// A 64-bit number in as few bits as it needs: its significant-bit count (7 bits), then the bits.
+fn put_compact(w: &mut BitWriter, v: u64) {
+    let n = (64 - v.leading_zeros()) as u8;
+    w.bits(n as u64, 7);
+    w.bits(v, n);
+}
+
+fn get_compact(r: &mut BitReader<'_>) -> Result<u64> {
+    let n = r.bits(7)? as u8;
+    if n > 64 {
+        return Err(Error::Corrupt(format!("packed chunk: number of {n} bits")));
+    }
+    r.bits(n)
+}
+
 fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -337,10 +352,10 @@ fn pack(w: &mut BitWriter, xs: &[i64]) {
         .filter(|x| **x >= base)
         .fold(0u64, |g, x| gcd(g, x.wrapping_sub(base) as u64));
     let g = g.max(1);
-    w.bits(base as u64, 64);
+    put_compact(w, zigzag(base));
     if g > 1 {
         w.bit(true);
-        w.bits(g, 64);
+        put_compact(w, g);
     } else {
         w.bit(false);
     }
@@ -413,8 +428,8 @@ fn pack(w: &mut BitWriter, xs: &[i64]) {
 }
 
 fn unpack(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -> Result<()> {
-    let base = r.bits(64)? as i64;
-    let g = if r.bit()? { r.bits(64)? } else { 1 };
+    let base = unzigzag(get_compact(r)?);
+    let g = if r.bit()? { get_compact(r)? } else { 1 };
     let width = r.bits(7)? as u8;
     if width > 64 {
         return Err(Error::Corrupt(format!("packed chunk: width {width}")));
@@ -464,11 +479,11 @@ fn encode_packed(samples: &[Sample]) -> Option<Vec<u8>> {
         let c = (samples.len() as u16).to_be_bytes();
         w.buf[1] = c[0];
         w.buf[2] = c[1];
-        w.bits(samples[0].t as u64, 64);
+        put_compact(&mut w, zigzag(samples[0].t));
         pack(&mut w, &tdeltas);
         w.bits(k as u64, 4);
         w.bits(mode as u64, 1);
-        w.bits(ints[0] as u64, 64);
+        put_compact(&mut w, zigzag(ints[0]));
         pack(&mut w, seq);
         if best.as_ref().is_none_or(|b| w.buf.len() < b.len()) {
             best = Some(w.buf);
@@ -479,7 +494,7 @@ fn encode_packed(samples: &[Sample]) -> Option<Vec<u8>> {
 
 fn decode_packed(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()> {
     let mut r = BitReader::new(body);
-    let t0 = r.bits(64)? as i64;
+    let t0 = unzigzag(get_compact(&mut r)?);
     let mut tdeltas = Vec::with_capacity(count);
     unpack(&mut r, count - 1, &mut tdeltas)?;
     let k = r.bits(4)? as i32;
@@ -488,7 +503,7 @@ fn decode_packed(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()>
         return Err(Error::Corrupt(format!("packed chunk: scale {k}")));
     }
     let p = 10f64.powi(k);
-    let mut m = r.bits(64)? as i64;
+    let mut m = unzigzag(get_compact(&mut r)?);
     let mut seq = Vec::with_capacity(count);
     unpack(&mut r, count - 1, &mut seq)?;
     let mut t = t0;

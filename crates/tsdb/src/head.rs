@@ -263,6 +263,20 @@ impl MemSeries {
     pub fn truncate_before(&mut self, before: i64) -> usize {
         let n = self.sealed.len();
         self.sealed.retain(|c| c.max_t >= before);
+        // A chunk straddling the cut keeps only its samples from `before` on.
+        for c in self.sealed.iter_mut().filter(|c| c.min_t < before) {
+            let mut samples = Vec::new();
+            if chunk::decode(&c.data, &mut samples).is_ok() {
+                samples.retain(|x| x.t >= before);
+                if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+                    *c = SealedChunk {
+                        min_t: first.t,
+                        max_t: last.t,
+                        data: chunk::encode(&samples).into_boxed_slice(),
+                    };
+                }
+            }
+        }
         self.ooo.retain(|s| s.t >= before);
         // The open chunk goes too once all of it is persisted; `max_t` stays, so the out-of-order and
         // duplicate rules still see where the series was.

@@ -239,6 +239,14 @@ pub fn write(
 }
 
 impl Block {
+    /// Order of blocks for reads and merges: by time range, then by creation, so that for a timestamp
+    /// stored in two blocks the first stored value wins, the same way after every restart.
+    pub fn order_key(&self) -> (i64, i64, &str) {
+        // Ids end in the creation time (ns, hex) and a sequence number, both fixed width.
+        let created = self.meta.id.rsplit('-').next().unwrap_or("");
+        (self.meta.min_time, self.meta.max_time, created)
+    }
+
     pub fn open(dir: &Path) -> Result<Block> {
         let mpath = dir.join("meta.json");
         let meta: Meta = serde_json::from_slice(&fs::read(&mpath).map_err(Error::io("read", &mpath))?)
@@ -494,7 +502,7 @@ pub fn open_all(dir: &Path) -> Result<Vec<Block>> {
         b.delete()?;
     }
     let mut keep = keep;
-    keep.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+    keep.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     Ok(keep)
 }
 

@@ -93,7 +93,7 @@ pub fn write(head: &Head, dir: &Path, segment: u64) -> Result<u64> {
         // again and appends the rest to a fresh open chunk.
         let mut samples = Vec::new();
         for c in &g.sealed {
-            chunk::decode(&c.data, &mut samples)?;
+            c.data.decode(&mut samples)?;
         }
         let open_from = samples.len();
         if let Some(o) = g.open.as_ref() {
@@ -261,7 +261,7 @@ fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> 
         g.sealed.push(SealedChunk {
             min_t,
             max_t,
-            data: data.into(),
+            data: head.chunks.put(data.to_vec()),
         });
     }
     let len = get_uvarint(p, &mut pos)? as usize;
@@ -339,8 +339,12 @@ mod tests {
             for c in &g.sealed {
                 put_varint(&mut rec, c.min_t);
                 put_varint(&mut rec, c.max_t);
-                put_uvarint(&mut rec, c.data.len() as u64);
-                rec.extend_from_slice(&c.data);
+                c.data
+                    .with(|b| {
+                        put_uvarint(&mut rec, b.len() as u64);
+                        rec.extend_from_slice(b);
+                    })
+                    .unwrap();
             }
             let open = g.open.as_ref().map(|o| o.bytes().to_vec()).unwrap_or_default();
             put_uvarint(&mut rec, open.len() as u64);

@@ -20,6 +20,7 @@ use crate::block::{self, Block};
 use crate::checkpoint;
 use crate::error::{Error, Rejection, Result};
 use crate::head::{Appended, Head, HeadOptions, SeriesRef};
+use crate::head_chunks::ChunkStore;
 use crate::metrics::TsdbMetrics;
 use crate::records::{self, SamplesEncoder};
 use crate::wal::{self, Ack, FsyncPolicy, ReadStats, Wal};
@@ -118,8 +119,9 @@ impl Db {
         // New directory entries must survive a power loss before anything in them is acknowledged.
         wal::sync_dir(dir)?;
         let blocks = block::open_all(&dir.join("blocks"))?;
+        let chunk_store = Arc::new(ChunkStore::open(&dir.join("chunks_head"))?);
         let fresh_head = || {
-            let h = Head::new(opts.head.clone());
+            let h = Head::with_store(opts.head.clone(), chunk_store.clone());
             if let Some(b) = blocks.last() {
                 h.note_time(b.meta.max_time);
             }
@@ -487,10 +489,10 @@ impl Db {
             self.metrics.block_writes.inc();
             let mut blocks = self.blocks.write();
             blocks.push(Arc::new(b));
-            blocks.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+            blocks.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         }
         for s in &series {
-            s.data.lock().truncate_before(before);
+            s.data.lock().truncate_before(&self.head.chunks, before);
         }
         let removed = self.head.gc_empty();
         self.metrics.series_removed.inc_by(removed as u64);
@@ -530,7 +532,7 @@ impl Db {
             let mut blocks = self.blocks.write();
             blocks.retain(|b| !group.iter().any(|g| g.meta.id == b.meta.id));
             blocks.push(Arc::new(merged));
-            blocks.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+            blocks.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         }
         for b in &group {
             b.delete()?;

@@ -16,6 +16,7 @@ use storage::Matcher;
 
 use crate::chunk::{self, XorAppender};
 use crate::error::Rejection;
+use crate::head_chunks::{ChunkBytes, ChunkStore};
 use crate::index::{self, PostingsSource};
 
 const SHARDS: usize = 64;
@@ -157,7 +158,7 @@ impl Symbols {
 pub struct SealedChunk {
     pub min_t: i64,
     pub max_t: i64,
-    pub data: Box<[u8]>,
+    pub data: ChunkBytes,
 }
 
 /// One series in the head: identity outside the lock (immutable), data inside.
@@ -209,14 +210,14 @@ impl MemSeries {
         self.max_t.max(self.ooo.last().map_or(i64::MIN, |s| s.t))
     }
 
-    fn seal(&mut self) {
+    fn seal(&mut self, store: &ChunkStore) {
         if let Some(open) = self.open.take() {
             let mut samples = Vec::with_capacity(open.count());
             if chunk::decode(open.bytes(), &mut samples).is_ok() && !samples.is_empty() {
                 self.sealed.push(SealedChunk {
                     min_t: open.min_t,
                     max_t: open.max_t(),
-                    data: chunk::encode(&samples).into_boxed_slice(),
+                    data: store.put(chunk::encode(&samples)),
                 });
             }
         }
@@ -226,7 +227,7 @@ impl MemSeries {
     fn inorder_at(&self, t: i64) -> Option<f64> {
         let mut buf = Vec::new();
         if let Some(c) = self.sealed.iter().find(|c| c.min_t <= t && t <= c.max_t) {
-            let _ = chunk::decode(&c.data, &mut buf);
+            let _ = c.data.decode(&mut buf);
         } else if let Some(o) = self.open.as_ref().filter(|o| o.min_t <= t && t <= o.max_t()) {
             let _ = chunk::decode(o.bytes(), &mut buf);
         }
@@ -238,7 +239,7 @@ impl MemSeries {
         let mut inorder = Vec::new();
         for c in &self.sealed {
             if c.max_t >= start && c.min_t <= end {
-                let _ = chunk::decode(&c.data, &mut inorder);
+                let _ = c.data.decode(&mut inorder);
             }
         }
         if let Some(o) = &self.open
@@ -260,19 +261,19 @@ impl MemSeries {
     }
 
     /// Removes every sample older than `before` (persisted elsewhere). Returns how many chunks went.
-    pub fn truncate_before(&mut self, before: i64) -> usize {
+    pub fn truncate_before(&mut self, store: &ChunkStore, before: i64) -> usize {
         let n = self.sealed.len();
         self.sealed.retain(|c| c.max_t >= before);
         // A chunk straddling the cut keeps only its samples from `before` on.
         for c in self.sealed.iter_mut().filter(|c| c.min_t < before) {
             let mut samples = Vec::new();
-            if chunk::decode(&c.data, &mut samples).is_ok() {
+            if c.data.decode(&mut samples).is_ok() {
                 samples.retain(|x| x.t >= before);
                 if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
                     *c = SealedChunk {
                         min_t: first.t,
                         max_t: last.t,
-                        data: chunk::encode(&samples).into_boxed_slice(),
+                        data: store.put(chunk::encode(&samples)),
                     };
                 }
             }
@@ -318,6 +319,8 @@ fn sorted_insert(v: &mut Vec<u32>, id: u32) {
 
 pub struct Head {
     pub opts: HeadOptions,
+    /// Where sealed chunks live (files under `chunks_head/`, or memory).
+    pub chunks: Arc<ChunkStore>,
     pub symbols: Symbols,
     by_hash: Vec<RwLock<HashMap<u64, Vec<SeriesRef>, FxBuild>>>,
     by_id: Vec<RwLock<SeriesMap>>,
@@ -329,9 +332,15 @@ pub struct Head {
 }
 
 impl Head {
+    /// A head keeping sealed chunks in memory.
     pub fn new(opts: HeadOptions) -> Self {
+        Self::with_store(opts, Arc::new(ChunkStore::memory()))
+    }
+
+    pub fn with_store(opts: HeadOptions, chunks: Arc<ChunkStore>) -> Self {
         Self {
             opts,
+            chunks,
             symbols: Symbols::default(),
             by_hash: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
             by_id: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
@@ -490,7 +499,7 @@ impl Head {
                 && (o.count() >= self.opts.chunk_samples.min(chunk::MAX_SAMPLES)
                     || t.div_euclid(range) != o.min_t.div_euclid(range))
             {
-                s.seal();
+                s.seal(&self.chunks);
             }
             s.open.get_or_insert_with(XorAppender::new).append(t, v);
             s.max_t = t;

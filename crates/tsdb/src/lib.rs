@@ -11,6 +11,7 @@ pub mod chunk;
 mod db;
 mod error;
 pub mod head;
+mod head_chunks;
 mod index;
 mod metrics;
 mod records;

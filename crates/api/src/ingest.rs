@@ -38,6 +38,22 @@ pub(crate) async fn read_body(st: &ApiState, body: Body) -> Result<Bytes, (Statu
         })
 }
 
+/// Inflates a gzip body, refusing it once the output passes `limit` bytes.
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")))?;
+    if out.len() > limit {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("gzip body inflates past the limit of {limit} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -278,24 +294,49 @@ async fn influx(
     body: Body,
 ) -> Response {
     const P: &str = "influx";
-    if let Some(enc) = headers
+    let gzip = match headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        && !enc.eq_ignore_ascii_case("identity")
+        .map(str::trim)
     {
-        st.metrics.reject(P, "unsupported_media_type");
-        return influx_error(
-            v2,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported Content-Encoding {enc:?}"),
-        );
-    }
+        None | Some("") => false,
+        Some(e) if e.eq_ignore_ascii_case("identity") => false,
+        Some(e) if e.eq_ignore_ascii_case("gzip") => true,
+        Some(enc) => {
+            st.metrics.reject(P, "unsupported_media_type");
+            return influx_error(
+                v2,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported Content-Encoding {enc:?}: expected gzip or identity"),
+            );
+        }
+    };
     let body = match read_body(&st, body).await {
         Ok(b) => b,
         Err((code, msg)) => {
             st.metrics.reject(P, "too_large");
             return influx_error(v2, code, msg);
         }
+    };
+    // Telegraf's influxdb_v2 output gzips by default. Inflate with the decoded-size limit, so a small
+    // body cannot expand without bound.
+    let body = if gzip {
+        match gunzip(&body, st.limits.max_decoded_bytes) {
+            Ok(b) => Bytes::from(b),
+            Err((code, msg)) => {
+                st.metrics.reject(
+                    P,
+                    if code == StatusCode::PAYLOAD_TOO_LARGE {
+                        "too_large"
+                    } else {
+                        "malformed"
+                    },
+                );
+                return influx_error(v2, code, msg);
+            }
+        }
+    } else {
+        body
     };
     let now = now_ms();
     let mut batch: Batch = Vec::new();

@@ -262,6 +262,35 @@ fn line_protocol_v1_and_v2() {
     assert_eq!(r.status(), 204);
     let e = export(&c, &s, r#"disk_used{db="b1"}"#);
     assert_eq!(e[0].timestamps, vec![1_700_000_000_123]);
+    // gzip, as Telegraf's influxdb_v2 output sends by default; a gzip bomb is refused.
+    let gz = |data: &[u8]| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let r = c
+        .post(s.url("/api/v2/write?org=o&bucket=b1&precision=s"))
+        .header("Content-Encoding", "gzip")
+        .body(gz(b"gz,host=a value=7 1700000000\n"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(export(&c, &s, "gz")[0].values, vec![Value::from(7.0)]);
+    let r = c
+        .post(s.url("/write?db=x"))
+        .header("Content-Encoding", "gzip")
+        .body(b"not gzip".to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .post(s.url("/write?db=x"))
+        .header("Content-Encoding", "br")
+        .body("a v=1")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 415);
 }
 
 #[test]
@@ -366,7 +395,7 @@ fn limits_refuse_the_request_not_the_server() {
     let cfg = dir.path().join("pharos.yml");
     std::fs::write(
         &cfg,
-        "limits:\n  max_body_bytes: 4096\n  max_label_value_length: 16\n",
+        "limits:\n  max_body_bytes: 4096\n  max_decoded_bytes: 1048576\n  max_label_value_length: 16\n",
     )
     .unwrap();
     let s = Server::start(
@@ -426,6 +455,26 @@ fn limits_refuse_the_request_not_the_server() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 413);
+    // A gzip "bomb": under the body limit as sent, over the decoded limit once inflated.
+    let bomb = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![b'a'; 3 << 20]).unwrap();
+        e.finish().unwrap()
+    };
+    assert!(bomb.len() < 4096, "bomb is {} bytes", bomb.len());
+    let r = c
+        .post(s.url("/write?db=x"))
+        .header("Content-Encoding", "gzip")
+        .body(bomb)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("inflates past the limit of 1048576 bytes")
+    );
     // The server is still healthy.
     assert_eq!(c.get(s.url("/-/ready")).send().unwrap().status(), 200);
 }

@@ -95,7 +95,7 @@ impl Default for HeadOptions {
         Self {
             ooo_window_ms: 3_600_000,
             chunk_range_ms: 7_200_000,
-            chunk_samples: 240,
+            chunk_samples: 120,
             max_series: 5_000_000,
         }
     }

@@ -16,6 +16,13 @@ fuzz_target!(|data: &[u8]| {
 
 fn decode_both(raw: &[u8]) {
     for version in [Version::V1, Version::V2] {
+        // The zero-copy walker the server uses; where prost also accepts the body, both must agree.
+        let mut walked = Vec::new();
+        let walk_ok = remote::walk(version, raw, |_, labels, samples| {
+            walked.push((labels.to_vec(), samples.iter().map(|(t, v)| (*t, v.to_bits())).collect::<Vec<_>>()));
+            Ok(())
+        })
+        .is_ok();
         if let Ok(req) = Request::decode(version, raw) {
             let counts = req.counts();
             let mut seen = 0;
@@ -26,6 +33,15 @@ fn decode_both(raw: &[u8]) {
                 Ok(())
             });
             assert!(seen <= counts.series);
+            if walk_ok {
+                let mut i = 0;
+                let _ = req.for_each_series(|_, labels, samples| {
+                    let s: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+                    assert_eq!((labels.to_vec(), s), walked[i]);
+                    i += 1;
+                    Ok(())
+                });
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Zero-copy decoding of write requests: walks the protobuf bytes and hands out label names and values
-//! as `&str` slices of the request, so ingesting a series costs no allocation. The prost messages in
+//! as `&str` slices of the request, so ingesting a series costs no allocation. Every field's wire type
+//! and length is checked; the inside of exemplars, native histograms and metadata, which are counted but
+//! not stored, is not decoded. The prost messages in
 //! [`crate::v1`] and [`crate::v2`] define the same wire format and are used to encode; tests check that
 //! both decoders agree.
 
@@ -48,8 +50,17 @@ impl<'a> Reader<'a> {
         Err(err("varint too long", self.pos))
     }
 
+    /// A field key. As protobuf requires (and prost enforces): it fits in 32 bits and the field number
+    /// is not 0.
     fn key(&mut self) -> Result<(u64, u8)> {
+        let at = self.pos;
         let k = self.varint()?;
+        if k > u64::from(u32::MAX) {
+            return Err(err(&format!("invalid field key {k}"), at));
+        }
+        if k >> 3 == 0 {
+            return Err(err("invalid field number 0", at));
+        }
         Ok((k >> 3, (k & 7) as u8))
     }
 
@@ -150,6 +161,9 @@ where
         let at = top.pos;
         let (field, wire) = top.key()?;
         if field != 1 {
+            if field == 3 {
+                expect(wire, LEN, "metadata", at)?;
+            }
             top.skip(wire)?;
             continue;
         }
@@ -185,10 +199,12 @@ where
                     samples.push(sample(ts.bytes()?)?);
                 }
                 (3, w) => {
+                    expect(w, LEN, "exemplars", at)?;
                     ts.skip(w)?;
                     counts.exemplars += 1;
                 }
                 (4, w) => {
+                    expect(w, LEN, "histograms", at)?;
                     ts.skip(w)?;
                     counts.histograms += 1;
                 }
@@ -251,12 +267,22 @@ where
                     samples.push(sample(ts.bytes()?)?);
                 }
                 (3, w) => {
+                    expect(w, LEN, "histograms", at)?;
                     ts.skip(w)?;
                     counts.histograms += 1;
                 }
                 (4, w) => {
+                    expect(w, LEN, "exemplars", at)?;
                     ts.skip(w)?;
                     counts.exemplars += 1;
+                }
+                (5, w) => {
+                    expect(w, LEN, "metadata", at)?;
+                    ts.skip(w)?;
+                }
+                (6, w) => {
+                    expect(w, VARINT, "created_timestamp", at)?;
+                    ts.skip(w)?;
                 }
                 (_, w) => ts.skip(w)?,
             }

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
 use crate::load::{self, Protocol};
-use crate::{millis, now_ms, parse_duration};
+use crate::{millis, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,12 +52,8 @@ pub struct Args {
     /// Hosts in the fleet; each exposes 100 series.
     #[arg(long, default_value_t = 1000)]
     hosts: usize,
-    /// How far back the data starts; it ends when the run starts.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    span: Duration,
-    /// Scrape interval of the generated data.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    interval: Duration,
+    #[command(flatten)]
+    workload: crate::Workload,
     /// Servers to run, in this order.
     #[arg(
         long,
@@ -74,15 +70,6 @@ pub struct Args {
     write_md: bool,
     #[arg(long, default_value = "BENCHMARKS.md")]
     md_file: PathBuf,
-    /// Sender threads; each owns a fixed subset of hosts.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
-    /// Samples per request.
-    #[arg(long, default_value_t = 2000)]
-    batch: usize,
-    /// Seed of the generator.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
     #[arg(long, default_value = "prometheus")]
     prometheus_bin: PathBuf,
     #[arg(long, default_value = "influxd")]
@@ -443,23 +430,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("resolving {}", args.out.display()))?;
     let fleet = Fleet::new(
         args.hosts,
-        millis(args.interval),
-        millis(args.span),
+        millis(args.workload.interval),
+        millis(args.workload.span),
         now_ms(),
-        args.seed,
+        args.workload.seed,
     );
     let workload = Workload {
         hosts: fleet.hosts,
         series: fleet.series(),
-        span_seconds: args.span.as_secs(),
-        interval_seconds: args.interval.as_secs_f64(),
+        span_seconds: args.workload.span.as_secs(),
+        interval_seconds: args.workload.interval.as_secs_f64(),
         samples_per_series: fleet.steps,
         samples: fleet.samples(),
         start_ms: fleet.start_ms,
         end_ms: fleet.end_ms(),
-        batch: args.batch,
-        concurrency: args.concurrency,
-        seed: args.seed,
+        batch: args.workload.batch,
+        concurrency: args.workload.concurrency,
+        seed: args.workload.seed,
     };
     let mut report = Report {
         command: command_line(),
@@ -721,8 +708,8 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
         name: server.title().to_lowercase(),
         url,
         protocol,
-        concurrency: args.concurrency,
-        batch: args.batch,
+        concurrency: args.workload.concurrency,
+        batch: args.workload.batch,
         progress_every: Duration::from_secs(10),
     };
     let stats = load::run(fleet, &opts)?;

@@ -28,6 +28,26 @@ enum Command {
     Compare(compare::Args),
 }
 
+/// What both `load` and `compare` generate and how they send it.
+#[derive(clap::Args)]
+pub(crate) struct Workload {
+    /// Scrape interval of the generated data.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+    /// How far back the data starts; it ends when the run starts.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub(crate) span: Duration,
+    /// Sender threads; each owns a fixed subset of hosts.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Samples per request.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) batch: usize,
+    /// Seed of the generator; the same seed sends the same series and values.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+}
+
 #[derive(clap::Args)]
 struct LoadArgs {
     /// Server base URL (the protocol's default path is added) or full write endpoint.
@@ -38,21 +58,8 @@ struct LoadArgs {
     /// Hosts in the fleet; each exposes 100 series.
     #[arg(long)]
     hosts: usize,
-    /// Scrape interval of the generated data.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    interval: Duration,
-    /// How far back the data starts; it ends now.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    span: Duration,
-    /// Sender threads; each owns a fixed subset of hosts.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
-    /// Samples per request.
-    #[arg(long, default_value_t = 2000)]
-    batch: usize,
-    /// Seed of the generator; the same seed sends the same series and values.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    workload: Workload,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -63,13 +70,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn run_load(a: LoadArgs) -> anyhow::Result<()> {
-    let fleet = fleet::Fleet::new(a.hosts, millis(a.interval), millis(a.span), now_ms(), a.seed);
+    let fleet = fleet::Fleet::new(
+        a.hosts,
+        millis(a.workload.interval),
+        millis(a.workload.span),
+        now_ms(),
+        a.workload.seed,
+    );
     let opts = load::Options {
         name: "load".into(),
         url: load::endpoint(&a.url, a.protocol)?,
         protocol: a.protocol,
-        concurrency: a.concurrency,
-        batch: a.batch,
+        concurrency: a.workload.concurrency,
+        batch: a.workload.batch,
         progress_every: Duration::from_secs(5),
     };
     eprintln!(

@@ -5,16 +5,24 @@
 use proptest::prelude::*;
 use remote::{Request, Version, v1};
 
-type Flat = Vec<(Vec<(String, String)>, Vec<(i64, u64)>)>;
+type FlatSeries = (Vec<(String, String)>, Vec<(i64, u64)>);
+type Flat = Vec<FlatSeries>;
+
+fn flatten(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> FlatSeries {
+    (
+        labels
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        samples.iter().map(|(t, v)| (*t, v.to_bits())).collect(),
+    )
+}
 
 fn via_prost(version: Version, raw: &[u8]) -> Result<Flat, ()> {
     let req = Request::decode(version, raw).map_err(|_| ())?;
     let mut out = Vec::new();
     req.for_each_series(|_, l, s| {
-        out.push((
-            l.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-            s.iter().map(|(t, v)| (*t, v.to_bits())).collect(),
-        ));
+        out.push(flatten(l, s));
         Ok(())
     })
     .map_err(|_| ())?;
@@ -24,10 +32,7 @@ fn via_prost(version: Version, raw: &[u8]) -> Result<Flat, ()> {
 fn via_walk(version: Version, raw: &[u8]) -> Result<Flat, ()> {
     let mut out = Vec::new();
     remote::walk(version, raw, |_, l, s| {
-        out.push((
-            l.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-            s.iter().map(|(t, v)| (*t, v.to_bits())).collect(),
-        ));
+        out.push(flatten(l, s));
         Ok(())
     })
     .map_err(|_| ())?;

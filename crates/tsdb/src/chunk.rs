@@ -23,6 +23,8 @@ pub const DECIMAL: u8 = 2;
 pub const PACKED: u8 = 3;
 const HEADER: usize = 3;
 pub const MAX_SAMPLES: usize = u16::MAX as usize;
+/// `PACKED` scale meaning "the integers are IEEE-754 bit patterns", not decimals.
+const RAW_BITS: u8 = 15;
 
 fn put_dod(w: &mut BitWriter, dod: i64) {
     // Buckets chosen for regular scrape intervals: 0 costs one bit; jitter of a few ms costs 16.
@@ -337,52 +339,42 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// Frame-of-reference packing of `xs` (docs/format/chunks.md): a base (64 bits) taken near the low
-/// end, so a single outlier such as a counter reset cannot widen everything; a flag bit and, if set, a
-/// common divisor (64 bits) of the values' distances above the base; the width (7 bits); then each
-/// distance / divisor in `width` bits. Values below the base or too wide are written as all ones and
-/// listed after the run as raw 64-bit distances. The width minimises the total.
-fn pack(w: &mut BitWriter, xs: &[i64]) {
-    let mut sorted = xs.to_vec();
-    sorted.sort_unstable();
-    let base = sorted.get(sorted.len() / 64).copied().unwrap_or(0);
+/// How `pack` writes a sequence: the base, the common divisor of the distances above it, the bit
+/// width, and the total cost in bits of the packed run and its escapes.
+struct Plan {
+    base: i64,
+    g: u64,
+    width: u8,
+    bits: usize,
+}
+
+fn plan(xs: &[i64], base: i64) -> Plan {
     // Byte counters move in 512- or 4096-byte steps, timestamps in whole seconds: divide that out.
     let g = xs
         .iter()
         .filter(|x| **x >= base)
-        .fold(0u64, |g, x| gcd(g, x.wrapping_sub(base) as u64));
-    let g = g.max(1);
-    put_compact(w, zigzag(base));
-    if g > 1 {
-        w.bit(true);
-        put_compact(w, g);
-    } else {
-        w.bit(false);
-    }
-    // Scaled distance of each value, or None for values below the base (always escaped).
-    let q: Vec<Option<u64>> = xs
-        .iter()
-        .map(|x| (*x >= base).then(|| x.wrapping_sub(base) as u64 / g))
-        .collect();
+        .fold(0u64, |g, x| gcd(g, x.wrapping_sub(base) as u64))
+        .max(1);
     // counts[b]: values of exactly b significant bits; all_ones[b]: values equal to 2^b − 1, which collide
     // with the escape pattern at width b.
     let mut counts = [0usize; 65];
     let mut all_ones = [0usize; 65];
     let mut below = 0usize;
-    for v in &q {
-        match v {
-            Some(v) => {
-                let bits = (64 - v.leading_zeros()) as usize;
-                counts[bits] += 1;
-                if v.wrapping_add(1).is_power_of_two() || *v == u64::MAX {
-                    all_ones[bits] += 1;
-                }
-            }
-            None => below += 1,
+    for x in xs {
+        if *x < base {
+            below += 1;
+            continue;
+        }
+        let v = x.wrapping_sub(base) as u64 / g;
+        let bits = (64 - v.leading_zeros()) as usize;
+        counts[bits] += 1;
+        if v.wrapping_add(1).is_power_of_two() || v == u64::MAX {
+            all_ones[bits] += 1;
         }
     }
-    // cost(width) = n·width + 64 per escaped value.
-    let n = q.len();
+    // cost(width) = n·width + 64 per escaped value, plus the header fields.
+    let n = xs.len();
+    let header = compact_bits(zigzag(base)) + 1 + if g > 1 { compact_bits(g) } else { 0 } + 7;
     let mut best = (usize::MAX, 64u8);
     let mut wider = n - below;
     for (width, c) in counts.iter().enumerate() {
@@ -402,7 +394,49 @@ fn pack(w: &mut BitWriter, xs: &[i64]) {
             best = (cost, width as u8);
         }
     }
-    let width = best.1;
+    Plan {
+        base,
+        g,
+        width: best.1,
+        bits: best.0.saturating_add(header),
+    }
+}
+
+fn compact_bits(v: u64) -> usize {
+    7 + (64 - v.leading_zeros()) as usize
+}
+
+/// Frame-of-reference packing of `xs` (docs/format/chunks.md): a base (64 bits), a flag bit and, if
+/// set, a common divisor (64 bits) of the values' distances above the base; the width (7 bits); then
+/// each distance / divisor in `width` bits. Values below the base or too wide are written as all ones
+/// and listed after the run as raw 64-bit distances. The base is the smallest value or one a little
+/// above it, so that a single outlier such as a counter reset cannot widen everything, whichever
+/// costs fewer bits; the width minimises the total.
+fn pack(w: &mut BitWriter, xs: &[i64]) {
+    let mut sorted = xs.to_vec();
+    sorted.sort_unstable();
+    let mut candidates: Vec<i64> = [0, 1, 2, sorted.len() / 64]
+        .iter()
+        .filter_map(|i| sorted.get(*i).copied())
+        .collect();
+    candidates.dedup();
+    let Plan { base, g, width, .. } = candidates
+        .into_iter()
+        .map(|b| plan(xs, b))
+        .min_by_key(|p| p.bits)
+        .unwrap_or(Plan {
+            base: 0,
+            g: 1,
+            width: 0,
+            bits: 0,
+        });
+    put_compact(w, zigzag(base));
+    if g > 1 {
+        w.bit(true);
+        put_compact(w, g);
+    } else {
+        w.bit(false);
+    }
     w.bits(width as u64, 7);
     if width == 0 {
         return;
@@ -413,9 +447,10 @@ fn pack(w: &mut BitWriter, xs: &[i64]) {
         (1u64 << width) - 1
     };
     let mut exceptions = Vec::new();
-    for (x, v) in xs.iter().zip(&q) {
+    for x in xs {
+        let v = (*x >= base).then(|| x.wrapping_sub(base) as u64 / g);
         match v {
-            Some(v) if width == 64 || *v < escape => w.bits(*v, width),
+            Some(v) if width == 64 || v < escape => w.bits(v, width),
             _ => {
                 w.bits(escape, width);
                 exceptions.push(x.wrapping_sub(base) as u64);
@@ -462,7 +497,11 @@ fn encode_packed(samples: &[Sample]) -> Option<Vec<u8>> {
     if samples.is_empty() {
         return None;
     }
-    let (k, ints) = decimal_scale(samples)?;
+    // Values that are not short decimals are packed as their IEEE-754 bit patterns (scale `RAW_BITS`):
+    // for a float that drifts within one binade, such as a histogram's `_sum`, the pattern grows by
+    // roughly the change over one ulp, which packs tighter than XOR's leading/trailing-zero windows.
+    let (k, ints) = decimal_scale(samples)
+        .unwrap_or_else(|| (RAW_BITS, samples.iter().map(|s| s.v.to_bits() as i64).collect()));
     let mut best: Option<Vec<u8>> = None;
     let tdeltas: Vec<i64> = samples.windows(2).map(|p| p[1].t.wrapping_sub(p[0].t)).collect();
     let vdeltas: Vec<i64> = ints.windows(2).map(|p| p[1].wrapping_sub(p[0])).collect();
@@ -499,15 +538,22 @@ fn decode_packed(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()>
     unpack(&mut r, count - 1, &mut tdeltas)?;
     let k = r.bits(4)? as i32;
     let mode = r.bits(1)?;
-    if k > 12 {
+    if k > 12 && k != RAW_BITS as i32 {
         return Err(Error::Corrupt(format!("packed chunk: scale {k}")));
     }
     let p = 10f64.powi(k);
+    let value = |m: i64| {
+        if k == RAW_BITS as i32 {
+            f64::from_bits(m as u64)
+        } else {
+            m as f64 / p
+        }
+    };
     let mut m = unzigzag(get_compact(&mut r)?);
     let mut seq = Vec::with_capacity(count);
     unpack(&mut r, count - 1, &mut seq)?;
     let mut t = t0;
-    out.push(Sample::new(t, m as f64 / p));
+    out.push(Sample::new(t, value(m)));
     let mut delta = 0i64;
     for i in 0..count - 1 {
         t = t.wrapping_add(tdeltas[i]);
@@ -517,7 +563,7 @@ fn decode_packed(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()>
             delta.wrapping_add(seq[i])
         };
         m = m.wrapping_add(delta);
-        out.push(Sample::new(t, m as f64 / p));
+        out.push(Sample::new(t, value(m)));
     }
     Ok(())
 }
@@ -545,6 +591,20 @@ pub fn sample_count(chunk: &[u8]) -> usize {
     match chunk {
         [_, a, b, ..] => u16::from_be_bytes([*a, *b]) as usize,
         _ => 0,
+    }
+}
+
+/// Timestamp of the chunk's first sample, read from its header without decoding the rest.
+pub fn first_time(chunk: &[u8]) -> Result<i64> {
+    if sample_count(chunk) == 0 {
+        return Err(Error::Corrupt("empty chunk has no first sample".into()));
+    }
+    let body = &chunk[HEADER..];
+    match chunk[0] {
+        XOR => Ok(BitReader::new(body).bits(64)? as i64),
+        DECIMAL => Ok(BitReader::new(body.get(2..).unwrap_or_default()).bits(64)? as i64),
+        PACKED => Ok(unzigzag(get_compact(&mut BitReader::new(body))?)),
+        e => Err(Error::Corrupt(format!("unknown chunk encoding {e}"))),
     }
 }
 
@@ -608,6 +668,16 @@ mod tests {
         }
 
         #[test]
+        fn first_time_reads_every_encoding(samples in series()) {
+            for c in [encode_packed(&samples), encode_decimal(&samples), Some(encode(&samples))]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert_eq!(first_time(&c).unwrap(), samples[0].t);
+            }
+        }
+
+        #[test]
         fn appender_round_trip(samples in series()) {
             let mut a = XorAppender::new();
             for s in &samples { a.append(s.t, s.v); }
@@ -620,6 +690,7 @@ mod tests {
         fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
             let mut out = Vec::new();
             let _ = decode(&bytes, &mut out);
+            let _ = first_time(&bytes);
         }
     }
 
@@ -666,6 +737,49 @@ mod tests {
             packed.len(),
             x.bytes().len()
         );
+    }
+
+    #[test]
+    fn drifting_floats_pack_as_bit_patterns_smaller_than_xor() {
+        // A histogram's `_sum`: full-precision floats growing by a few units per scrape.
+        let mut v = 1234.5678f64;
+        let samples: Vec<Sample> = (0..360)
+            .map(|i| {
+                v += 3.0 + ((i * 7919) % 1000) as f64 / 997.0;
+                Sample::new(i * 10_000, v)
+            })
+            .collect();
+        assert!(decimal_scale(&samples).is_none());
+        let packed = encode_packed(&samples).unwrap();
+        let mut out = Vec::new();
+        decode(&packed, &mut out).unwrap();
+        assert_eq!(out, samples);
+        let mut x = XorAppender::new();
+        for s in &samples {
+            x.append(s.t, s.v);
+        }
+        assert!(
+            packed.len() * 10 < x.bytes().len() * 9,
+            "packed {} vs xor {}",
+            packed.len(),
+            x.bytes().len()
+        );
+        assert_eq!(encode(&samples)[0], PACKED);
+    }
+
+    #[test]
+    fn a_few_low_values_do_not_cost_an_escape_each() {
+        // Uniform increments: taking the minimum as the base is cheaper than escaping the lowest few.
+        let mut v = 0i64;
+        let samples: Vec<Sample> = (0..360)
+            .map(|i| {
+                v += 1000 + (i * 7919) % 1000;
+                Sample::new(i * 10_000, v as f64)
+            })
+            .collect();
+        let packed = encode_packed(&samples).unwrap();
+        // 359 increments of 10 bits each plus headers; escapes of 64 bits would add 40 bytes or more.
+        assert!(packed.len() < 359 * 10 / 8 + 40, "{} bytes", packed.len());
     }
 
     #[test]

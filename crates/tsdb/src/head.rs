@@ -83,7 +83,8 @@ pub fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
 pub struct HeadOptions {
     /// How far behind the newest sample in the head a sample may arrive and still be stored.
     pub ooo_window_ms: i64,
-    /// Chunks never span a multiple of this (the block range), so blocks can take whole chunks.
+    /// The block range: the open chunk is cut at its multiples. Chunks loaded from a checkpoint may
+    /// span one; cutting a block splits them (`MemSeries::truncate_before`).
     pub chunk_range_ms: i64,
     /// Samples per chunk before it is sealed.
     pub chunk_samples: usize,

@@ -4,6 +4,7 @@
 
 mod ingest;
 mod metrics;
+mod query;
 mod read;
 pub mod selector;
 pub mod time;
@@ -34,6 +35,12 @@ pub struct Limits {
     pub labels: LabelLimits,
     /// Most samples one export request may return.
     pub max_export_samples: usize,
+    /// Longest a query may run (a request's `timeout` can only lower it).
+    pub query_timeout: std::time::Duration,
+    /// Most samples one query may hold in memory.
+    pub max_query_samples: usize,
+    /// The retention as configured, for `/api/v1/status/runtimeinfo`.
+    pub retention_text: String,
 }
 
 impl Default for Limits {
@@ -43,6 +50,9 @@ impl Default for Limits {
             max_decoded_bytes: 128 << 20,
             labels: LabelLimits::default(),
             max_export_samples: 100_000_000,
+            query_timeout: std::time::Duration::from_secs(120),
+            max_query_samples: 50_000_000,
+            retention_text: "7d".into(),
         }
     }
 }
@@ -86,6 +96,23 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/labels", get(read::labels).post(read::labels))
         .route("/api/v1/label/{name}/values", get(read::label_values))
         .route("/api/v1/export", get(read::export).post(read::export))
+        .route("/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route("/api/v1/metadata", get(query::metadata))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::query_exemplars).post(query::query_exemplars),
+        )
+        .route("/api/v1/status/buildinfo", get(query::buildinfo))
+        .route("/api/v1/status/runtimeinfo", get(query::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(query::status_tsdb))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)
         .with_state(state)

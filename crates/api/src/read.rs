@@ -19,14 +19,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad_data(msg: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            msg: msg.into(),
+        }
+    }
+    pub(crate) fn bad_data(msg: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             kind: "bad_data",
             msg: msg.into(),
         }
     }
-    fn internal(msg: impl Into<String>) -> Self {
+    pub(crate) fn internal(msg: impl Into<String>) -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "internal",
@@ -49,7 +56,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn success(data: Value, warnings: Vec<String>) -> Response {
+pub(crate) fn success(data: Value, warnings: Vec<String>) -> Response {
     let mut body = json!({"status": "success", "data": data});
     if !warnings.is_empty() {
         body["warnings"] = json!(warnings);
@@ -61,7 +68,7 @@ fn success(data: Value, warnings: Vec<String>) -> Response {
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
-    async fn from_request(st: &ApiState, req: Request) -> Result<Params, ApiError> {
+    pub(crate) async fn from_request(st: &ApiState, req: Request) -> Result<Params, ApiError> {
         let mut out: Vec<(String, String)> = req
             .uri()
             .query()
@@ -89,7 +96,7 @@ impl Params {
             .collect()
     }
 
-    fn one(&self, key: &str) -> Option<&str> {
+    pub(crate) fn one(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .rev()
@@ -97,7 +104,17 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
+    /// A timestamp parameter that must be present.
+    pub(crate) fn required_time(&self, key: &str) -> Result<i64, ApiError> {
+        match self.one(key).filter(|s| !s.is_empty()) {
+            None => Err(ApiError::bad_data(format!(
+                "invalid parameter \"{key}\": cannot parse \"\" to a valid timestamp"
+            ))),
+            Some(_) => self.time(key, 0),
+        }
+    }
+
+    pub(crate) fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
         match self.one(key).filter(|s| !s.is_empty()) {
             None => Ok(default),
             Some(s) => time::parse_time(s).ok_or_else(|| {
@@ -126,7 +143,7 @@ impl Params {
             .collect()
     }
 
-    fn limit(&self) -> Result<usize, ApiError> {
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
         match self.one("limit").filter(|s| !s.is_empty()) {
             None => Ok(0),
             Some(s) => s.parse::<usize>().map_err(|_| {

@@ -1,6 +1,7 @@
 //! The `pharos` binary: command-line parsing, logging setup and exit codes. Each subcommand lives in
 //! its own module and delegates to the `app` crate.
 
+mod query;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ enum Command {
     Server(server::Args),
     /// Generate load, and compare Pharos with Prometheus and InfluxDB side by side.
     Bench(bench::Args),
+    /// Run a PromQL query against a server, like `promtool query`.
+    Query(query::Args),
 }
 
 fn init_logging(level: &str, format: LogFormat) {
@@ -59,6 +62,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Query(args) => query::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

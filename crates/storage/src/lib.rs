@@ -25,6 +25,24 @@ pub trait Queryable: Send + Sync {
     /// range are left out.
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<Series>>;
 
+    /// Like `select`, but fails with [`Error::LimitExceeded`] once more than `max_samples` samples would
+    /// be returned. Stores override it to stop reading at the limit, so that a query over its budget
+    /// never holds more than the budget in memory; this default checks afterwards.
+    fn select_limited(
+        &self,
+        start: i64,
+        end: i64,
+        matchers: &[Matcher],
+        max_samples: usize,
+    ) -> Result<Vec<Series>> {
+        let out = self.select(start, end, matchers)?;
+        let n: usize = out.iter().map(|s| s.samples.len()).sum();
+        if n > max_samples {
+            return Err(Error::LimitExceeded(too_many_samples(max_samples)));
+        }
+        Ok(out)
+    }
+
     /// Label sets of the series matching all matchers that have data overlapping `[start, end]`.
     fn series(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<Labels>>;
 
@@ -33,6 +51,11 @@ pub trait Queryable: Send + Sync {
 
     /// Values of label `name` on matching series (all series when `matchers` is empty).
     fn label_values(&self, name: &str, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<String>>;
+}
+
+/// The message of a `select_limited` refusal.
+pub fn too_many_samples(max: usize) -> String {
+    format!("query processing would load too many samples into memory in query execution (limit {max})")
 }
 
 /// True if the series' labels satisfy every matcher (a missing label reads as the empty string).

@@ -394,7 +394,16 @@ impl Block {
         Ok(())
     }
 
-    pub fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<Series>> {
+    /// Series matching `matchers` with their samples in `[start, end]`; fails with
+    /// `Error::LimitExceeded` once more than `budget` samples were read (and lowers `budget` by what it
+    /// returns).
+    pub fn select(
+        &self,
+        start: i64,
+        end: i64,
+        matchers: &[Matcher],
+        budget: &mut usize,
+    ) -> Result<Vec<Series>> {
         let mut out = Vec::new();
         for id in index::select(self, matchers) {
             let s = &self.series[id as usize];
@@ -403,6 +412,7 @@ impl Block {
             }
             let mut samples = Vec::new();
             self.read_samples(s, start, end, &mut samples)?;
+            *budget = budget.checked_sub(samples.len()).ok_or(Error::LimitExceeded)?;
             if !samples.is_empty() {
                 out.push(Series {
                     labels: self.labels(s),

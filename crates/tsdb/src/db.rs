@@ -600,7 +600,14 @@ impl Db {
         self.blocks.read().clone()
     }
 
-    fn head_select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Vec<Series> {
+    /// The head's part of a select; `None` once more than `budget` samples were read.
+    fn head_select(
+        &self,
+        start: i64,
+        end: i64,
+        matchers: &[Matcher],
+        budget: &mut usize,
+    ) -> Option<Vec<Series>> {
         let mut out = Vec::new();
         for id in self.head.select_ids(matchers) {
             let Some(s) = self.head.get(id) else { continue };
@@ -610,6 +617,7 @@ impl Db {
             }
             let mut samples = Vec::new();
             g.samples(start, end, &mut samples);
+            *budget = budget.checked_sub(samples.len())?;
             if !samples.is_empty() {
                 out.push(Series {
                     labels: self.head.labels_of(&s),
@@ -617,7 +625,7 @@ impl Db {
                 });
             }
         }
-        out
+        Some(out)
     }
 }
 
@@ -653,7 +661,20 @@ fn merge(sources: Vec<Vec<Series>>) -> Vec<Series> {
 
 impl Queryable for Db {
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> storage::Result<Vec<Series>> {
-        // Blocks before the head: for a timestamp stored twice, the first stored value wins.
+        self.select_limited(start, end, matchers, usize::MAX)
+    }
+
+    fn select_limited(
+        &self,
+        start: i64,
+        end: i64,
+        matchers: &[Matcher],
+        max_samples: usize,
+    ) -> storage::Result<Vec<Series>> {
+        // Blocks before the head: for a timestamp stored twice, the first stored value wins. `budget`
+        // counts down as samples are decoded, so reading stops at the limit.
+        let mut budget = max_samples;
+        let over = || storage::Error::LimitExceeded(storage::too_many_samples(max_samples));
         let mut sources = Vec::new();
         for b in self
             .blocks
@@ -661,12 +682,15 @@ impl Queryable for Db {
             .iter()
             .filter(|b| b.meta.max_time > start && b.meta.min_time <= end)
         {
-            sources.push(
-                b.select(start, end, matchers)
-                    .map_err(|e| storage::Error::Backend(e.to_string()))?,
-            );
+            sources.push(b.select(start, end, matchers, &mut budget).map_err(|e| match e {
+                Error::LimitExceeded => over(),
+                e => storage::Error::Backend(e.to_string()),
+            })?);
         }
-        sources.push(self.head_select(start, end, matchers));
+        sources.push(
+            self.head_select(start, end, matchers, &mut budget)
+                .ok_or_else(over)?,
+        );
         Ok(merge(sources))
     }
 

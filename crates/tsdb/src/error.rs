@@ -20,6 +20,9 @@ pub enum Error {
     Wal(String),
     #[error("{0}")]
     Invalid(String),
+    /// A read would return more samples than its caller allowed.
+    #[error("sample limit exceeded")]
+    LimitExceeded,
 }
 
 impl Error {

@@ -155,6 +155,17 @@ impl Symbols {
     }
 }
 
+/// See [`Head::cardinality`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cardinality {
+    pub num_series: u64,
+    pub num_label_pairs: u64,
+    pub series_by_metric_name: Vec<(String, u64)>,
+    pub label_values_by_name: Vec<(String, u64)>,
+    pub memory_bytes_by_label_name: Vec<(String, u64)>,
+    pub series_by_label_pair: Vec<(String, u64)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct SealedChunk {
     pub min_t: i64,
@@ -350,6 +361,64 @@ impl Head {
             num_series: AtomicUsize::new(0),
             max_t: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Cardinality of the head, for `/api/v1/status/tsdb`: the `limit` largest entries of each list,
+    /// largest first, ties by name.
+    pub fn cardinality(&self, limit: usize) -> Cardinality {
+        let syms = self.symbols.snapshot();
+        let name_of = |id: u32| syms.get(id as usize).map_or("", |s| s.as_ref()).to_owned();
+        let p = self.postings.read();
+        let mut by_metric = Vec::new();
+        let mut by_pair = Vec::new();
+        let mut memory: HashMap<u32, u64, FxBuild> = HashMap::default();
+        for ((n, v), ids) in &p.by_pair {
+            let (name, value) = (name_of(*n), name_of(*v));
+            if name == model::METRIC_NAME {
+                by_metric.push((value.clone(), ids.len() as u64));
+            }
+            *memory.entry(*n).or_default() += (value.len() * ids.len()) as u64;
+            by_pair.push((format!("{name}={value}"), ids.len() as u64));
+        }
+        let values: Vec<(String, u64)> = p
+            .values
+            .iter()
+            .map(|(n, vs)| (name_of(*n), vs.len() as u64))
+            .collect();
+        let memory: Vec<(String, u64)> = memory.into_iter().map(|(n, b)| (name_of(n), b)).collect();
+        let top = |mut v: Vec<(String, u64)>| {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        Cardinality {
+            num_series: self.num_series() as u64,
+            num_label_pairs: p.by_pair.len() as u64,
+            series_by_metric_name: top(by_metric),
+            label_values_by_name: top(values),
+            memory_bytes_by_label_name: top(memory),
+            series_by_label_pair: top(by_pair),
+        }
+    }
+
+    /// Oldest sample time in the head (ms), or `i64::MAX` when it is empty.
+    pub fn min_time(&self) -> i64 {
+        self.all_series()
+            .iter()
+            .map(|s| s.data.lock().min_t())
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// Chunks in the head, the open ones included.
+    pub fn num_chunks(&self) -> usize {
+        self.all_series()
+            .iter()
+            .map(|s| {
+                let g = s.data.lock();
+                g.sealed.len() + usize::from(g.open.is_some())
+            })
+            .sum()
     }
 
     pub fn num_series(&self) -> usize {
@@ -622,5 +691,43 @@ impl PostingsSource for Head {
 
     fn all(&self) -> Vec<u32> {
         self.postings.read().all.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cardinality_counts_series_per_name_value_and_pair() {
+        let head = Head::new(HeadOptions::default());
+        for (name, job, i) in [
+            ("up", "a", "1"),
+            ("up", "a", "2"),
+            ("up", "b", "1"),
+            ("req_total", "a", "1"),
+        ] {
+            head.get_or_create(&[("__name__", name), ("i", i), ("job", job)], |_| {})
+                .unwrap();
+        }
+        let c = head.cardinality(2);
+        assert_eq!(c.num_series, 4);
+        assert_eq!(
+            c.series_by_metric_name,
+            vec![("up".to_owned(), 3), ("req_total".to_owned(), 1)]
+        );
+        assert_eq!(
+            c.label_values_by_name,
+            vec![("__name__".to_owned(), 2), ("i".to_owned(), 2)]
+        );
+        assert_eq!(
+            c.series_by_label_pair,
+            vec![("__name__=up".to_owned(), 3), ("i=1".to_owned(), 3)]
+        );
+        // "up" on three series and "req_total" on one.
+        assert_eq!(
+            c.memory_bytes_by_label_name[0],
+            ("__name__".to_owned(), 3 * 2 + 9)
+        );
     }
 }

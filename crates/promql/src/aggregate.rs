@@ -1,0 +1,267 @@
+//! Aggregation operators: groups are formed once from the label sets, then each step aggregates the
+//! members present at it.
+
+use std::collections::HashMap;
+
+use model::{Labels, METRIC_NAME};
+use promql_syntax::{Aggregate, AggregateOp};
+
+use crate::engine::{Ctx, Row, Val};
+use crate::error::{Result, exec};
+use crate::kernels;
+
+fn group_labels(l: &Labels, a: &Aggregate) -> Labels {
+    let pairs: Vec<(String, String)> = l
+        .iter()
+        .filter(|(n, _)| {
+            if a.without {
+                *n != METRIC_NAME && !a.grouping.iter().any(|g| g == n)
+            } else {
+                a.grouping.iter().any(|g| g == n)
+            }
+        })
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    Labels::from_sorted_unchecked(pairs)
+}
+
+/// A float as Prometheus formats it in labels (`count_values`): shortest round-trip form.
+pub(crate) fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
+    let param = match &a.param {
+        Some(p) => Some(ctx.eval(p)?),
+        None => None,
+    };
+    let rows = match ctx.eval(&a.expr)? {
+        Val::Vector(rows) => rows,
+        _ => return Err(exec("aggregation over a non-vector")),
+    };
+    // Members of each group, in order of first appearance.
+    let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let g = group_labels(&r.labels, a);
+        let gi = *index.entry(g.clone()).or_insert_with(|| {
+            groups.push((g, Vec::new()));
+            groups.len() - 1
+        });
+        groups[gi].1.push(i);
+    }
+    let scalar_param = |i: usize| -> f64 {
+        match &param {
+            Some(Val::Scalar(s)) => s[i],
+            _ => f64::NAN,
+        }
+    };
+    match a.op {
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+            let mut keep = vec![vec![false; ctx.n]; rows.len()];
+            // The step indexes the parameter and every member's values, not just `keep`.
+            #[allow(clippy::needless_range_loop)]
+            for i in 0..ctx.n {
+                let k = scalar_param(i);
+                if k.is_nan() {
+                    return Err(exec("Parameter value is NaN"));
+                }
+                let k = if k >= i64::MAX as f64 { i64::MAX } else { k as i64 };
+                if k < 1 {
+                    continue;
+                }
+                for (_, members) in &groups {
+                    let mut present: Vec<usize> = members
+                        .iter()
+                        .copied()
+                        .filter(|m| rows[*m].vals[i].is_some())
+                        .collect();
+                    if a.op != AggregateOp::Limitk {
+                        let top = a.op == AggregateOp::Topk;
+                        present.sort_by(|x, y| {
+                            let (vx, vy) = (
+                                rows[*x].vals[i].unwrap_or(f64::NAN),
+                                rows[*y].vals[i].unwrap_or(f64::NAN),
+                            );
+                            order(vx, vy, top)
+                        });
+                    }
+                    for m in present.into_iter().take(k as usize) {
+                        keep[m][i] = true;
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            for (r, keep) in rows.into_iter().zip(keep) {
+                let vals: Vec<Option<f64>> = r
+                    .vals
+                    .iter()
+                    .zip(&keep)
+                    .map(|(v, k)| if *k { *v } else { None })
+                    .collect();
+                if vals.iter().any(Option::is_some) {
+                    out.push(Row { vals, ..r });
+                }
+            }
+            if ctx.n == 1 && a.op != AggregateOp::Limitk {
+                let top = a.op == AggregateOp::Topk;
+                out.sort_by(|x, y| order(x.vals[0].unwrap_or(f64::NAN), y.vals[0].unwrap_or(f64::NAN), top));
+            }
+            Ok(Val::Vector(out))
+        }
+        AggregateOp::LimitRatio => {
+            if (0..ctx.n).any(|i| scalar_param(i).is_nan()) {
+                return Err(exec("Ratio value is NaN"));
+            }
+            let mut out = Vec::new();
+            for r in rows {
+                let h = ratio_hash(&r.labels);
+                let mut vals = r.vals.clone();
+                for (i, v) in vals.iter_mut().enumerate() {
+                    let ratio = scalar_param(i);
+                    if ratio.is_nan() {
+                        return Err(exec("Ratio value is NaN"));
+                    }
+                    let ratio = ratio.clamp(-1.0, 1.0);
+                    let keep = if ratio >= 0.0 { h < ratio } else { h >= 1.0 + ratio };
+                    if !keep {
+                        *v = None;
+                    }
+                }
+                if vals.iter().any(Option::is_some) {
+                    out.push(Row { vals, ..r });
+                }
+            }
+            Ok(Val::Vector(out))
+        }
+        AggregateOp::CountValues => {
+            let label = match &param {
+                Some(Val::Str(s)) => s.clone(),
+                _ => return Err(exec("count_values needs a string parameter")),
+            };
+            if !valid_label_name(&label) {
+                return Err(exec(format!("invalid label name {label:?}")));
+            }
+            let mut out: Vec<Row> = Vec::new();
+            let mut idx: HashMap<Labels, usize> = HashMap::new();
+            for (g, members) in &groups {
+                for i in 0..ctx.n {
+                    for m in members {
+                        let Some(v) = rows[*m].vals[i] else { continue };
+                        let mut pairs: Vec<(String, String)> = g
+                            .iter()
+                            .filter(|(n, _)| *n != label)
+                            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                            .collect();
+                        pairs.push((label.clone(), format_value(v)));
+                        pairs.sort();
+                        let l = Labels::from_sorted_unchecked(pairs);
+                        let o = *idx.entry(l.clone()).or_insert_with(|| {
+                            out.push(Row {
+                                labels: l,
+                                drop_name: false,
+                                vals: vec![None; ctx.n],
+                            });
+                            out.len() - 1
+                        });
+                        *out[o].vals[i].get_or_insert(0.0) += 1.0;
+                    }
+                }
+            }
+            Ok(Val::Vector(out))
+        }
+        _ => {
+            let mut out = Vec::with_capacity(groups.len());
+            let mut buf = Vec::new();
+            for (g, members) in groups {
+                let mut vals = vec![None; ctx.n];
+                for (i, slot) in vals.iter_mut().enumerate() {
+                    buf.clear();
+                    buf.extend(members.iter().filter_map(|m| rows[*m].vals[i]));
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    *slot = Some(match a.op {
+                        AggregateOp::Sum => kernels::sum(&buf),
+                        AggregateOp::Avg => kernels::mean(&buf),
+                        AggregateOp::Count => buf.len() as f64,
+                        AggregateOp::Group => 1.0,
+                        AggregateOp::Min => buf
+                            .iter()
+                            .copied()
+                            .fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
+                        AggregateOp::Max => buf
+                            .iter()
+                            .copied()
+                            .fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
+                        AggregateOp::Stddev => kernels::stdvar(&buf).sqrt(),
+                        AggregateOp::Stdvar => kernels::stdvar(&buf),
+                        AggregateOp::Quantile => {
+                            let q = scalar_param(i);
+                            if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                                ctx.warn(
+                                    format!(
+                                        "quantile value should be between 0 and 1, got {}",
+                                        format_value(q)
+                                    ),
+                                    a.param.as_ref().map_or(a.pos, |p| p.pos()),
+                                );
+                            }
+                            kernels::quantile(q, &mut buf)
+                        }
+                        _ => f64::NAN,
+                    });
+                }
+                // The name goes at the end if any member's would have: it can only still be in the group
+                // labels through `by (__name__)`.
+                let drop_name = members.iter().any(|m| rows[*m].drop_name);
+                out.push(Row {
+                    labels: g,
+                    drop_name,
+                    vals,
+                });
+            }
+            out.retain(|r| r.vals.iter().any(Option::is_some));
+            Ok(Val::Vector(out))
+        }
+    }
+}
+
+/// Sort order for topk (descending) and bottomk (ascending); NaN always last.
+fn order(x: f64, y: f64, descending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (x.is_nan(), y.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let o = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+            if descending { o.reverse() } else { o }
+        }
+    }
+}
+
+/// A stable number in [0, 1) per label set, so `limit_ratio` keeps the same series at every step.
+fn ratio_hash(l: &Labels) -> f64 {
+    // FNV-1a over the label pairs; any fixed hash would do.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (n, v) in l.iter() {
+        for b in n.bytes().chain([0xff]).chain(v.bytes()).chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub(crate) fn valid_label_name(s: &str) -> bool {
+    !s.is_empty() && std::str::from_utf8(s.as_bytes()).is_ok()
+}

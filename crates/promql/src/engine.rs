@@ -1,0 +1,655 @@
+//! Evaluation. Every node is evaluated once for all steps of the query: a vector is a list of rows,
+//! each a label set with one optional value per step, so a range query selects each series once and
+//! walks its samples with two pointers instead of re-selecting at every step. An instant query is a
+//! range query of one step.
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use model::{Labels, METRIC_NAME, Sample};
+use promql_syntax::{self as syn, At, Expr, ValueType};
+use storage::{Matcher, Queryable};
+
+use crate::error::{Error, Result, exec};
+use crate::value::{Element, Points, QueryResult, Value};
+
+/// Engine settings; the defaults are Prometheus's.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How far back an instant selector looks for a sample.
+    pub lookback_ms: i64,
+    /// Most samples one query may hold in memory at once; past it, that query fails alone.
+    pub max_samples: usize,
+    pub timeout: Duration,
+    /// Step of subqueries written without one (`x[5m:]`), when the query itself has none.
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            lookback_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            default_subquery_step_ms: 60 * 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    pub opts: Options,
+}
+
+/// One series of an instant vector across all steps. `drop_name` marks a series whose metric name goes
+/// once evaluation ends (Prometheus 3's delayed name removal), so `label_replace` can still read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub vals: Vec<Option<f64>>,
+}
+
+/// One series of a range vector: its samples, stale markers removed.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeRow {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub samples: Vec<Sample>,
+}
+
+/// The evaluation times of a context, without its shared state, so worker threads can take it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Steps {
+    pub start: i64,
+    pub step: i64,
+    pub n: usize,
+}
+
+impl Steps {
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    /// For each step, its evaluation time and the slice of `samples` in its window. Windows move
+    /// forward with the steps, so two pointers find them all in one pass over the samples.
+    pub fn windows<'s>(
+        self,
+        samples: &'s [Sample],
+        w: Window,
+    ) -> impl Iterator<Item = (i64, &'s [Sample])> + use<'s> {
+        let (mut lo, mut hi) = (0usize, 0usize);
+        (0..self.n).map(move |i| {
+            let t = w.at.unwrap_or_else(|| self.ts(i)) - w.offset;
+            let from = t - w.range;
+            if w.at.is_some() {
+                lo = 0;
+                hi = 0;
+            }
+            while hi < samples.len() && samples[hi].t <= t {
+                hi += 1;
+            }
+            while lo < hi && samples[lo].t <= from {
+                lo += 1;
+            }
+            (t, &samples[lo.min(hi)..hi])
+        })
+    }
+}
+
+/// Where each step's window of a range vector lies: `(T − range, T]` with `T = (at or step time) − offset`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+}
+
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    Str(String),
+    Vector(Vec<Row>),
+    Matrix(Vec<RangeRow>, Window),
+}
+
+#[derive(Default)]
+pub(crate) struct Notes {
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+pub(crate) struct Ctx<'a> {
+    pub store: &'a dyn Queryable,
+    pub query: &'a str,
+    pub start: i64,
+    pub step: i64,
+    pub n: usize,
+    /// The outer query's range and step (0 for instant queries), for `@ start()`, `@ end()` and the
+    /// `start()`, `end()`, `step()` and `range()` functions.
+    pub query_start: i64,
+    pub query_end: i64,
+    pub query_step: i64,
+    pub opts: &'a Options,
+    pub deadline: Instant,
+    pub samples: &'a Cell<usize>,
+    pub notes: &'a RefCell<Notes>,
+    /// Whether this is the outermost range query (for the `sort` warning).
+    pub is_range: bool,
+}
+
+impl Engine {
+    pub fn new(opts: Options) -> Self {
+        Self { opts }
+    }
+
+    /// Parses and evaluates `query` at `t` (ms).
+    pub fn instant(&self, store: &dyn Queryable, query: &str, t: i64) -> Result<QueryResult> {
+        let expr = syn::parse(query).map_err(|e| Error::BadData(e.to_string()))?;
+        self.run(store, query, &expr, t, t, 1, false)
+    }
+
+    /// Parses and evaluates `query` at every `step` ms from `start` to `end` inclusive.
+    pub fn range(
+        &self,
+        store: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult> {
+        let expr = syn::parse(query).map_err(|e| Error::BadData(e.to_string()))?;
+        if step <= 0 {
+            return Err(Error::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                    .into(),
+            ));
+        }
+        if end < start {
+            return Err(Error::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            t => {
+                return Err(Error::BadData(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    type_title(t)
+                )));
+            }
+        }
+        self.run(store, query, &expr, start, end, step, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        store: &dyn Queryable,
+        query: &str,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        is_range: bool,
+    ) -> Result<QueryResult> {
+        let samples = Cell::new(0);
+        let notes = RefCell::new(Notes::default());
+        let n = ((end - start) / step.max(1)) as usize + 1;
+        let ctx = Ctx {
+            store,
+            query,
+            start,
+            step: step.max(1),
+            n,
+            query_start: start,
+            query_end: end,
+            query_step: if is_range { step } else { 0 },
+            opts: &self.opts,
+            deadline: Instant::now() + self.opts.timeout,
+            samples: &samples,
+            notes: &notes,
+            is_range,
+        };
+        let val = ctx.eval(expr)?;
+        let value = ctx.finish(val, is_range)?;
+        let notes = notes.into_inner();
+        Ok(QueryResult {
+            value,
+            warnings: notes.warnings,
+            infos: notes.infos,
+        })
+    }
+}
+
+fn type_title(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Scalar => "scalar",
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+        ValueType::String => "string",
+    }
+}
+
+/// The labels without `__name__`.
+pub(crate) fn without_name(l: &Labels) -> Labels {
+    if l.get(METRIC_NAME).is_none() {
+        return l.clone();
+    }
+    Labels::from_sorted_unchecked(
+        l.iter()
+            .filter(|(n, _)| *n != METRIC_NAME)
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect(),
+    )
+}
+
+impl Ctx<'_> {
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    pub fn check_deadline(&self) -> Result<()> {
+        if Instant::now() > self.deadline {
+            return Err(Error::Timeout("query evaluation".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads from the store within what is left of the query's sample budget, which the store stops
+    /// at, so an oversized query never holds more than its budget.
+    fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<storage::Series>> {
+        let left = self.opts.max_samples.saturating_sub(self.samples.get());
+        let series = self
+            .store
+            .select_limited(start, end, matchers, left)
+            .map_err(|e| match e {
+                storage::Error::LimitExceeded(_) => exec(format!(
+                    "query processing would load too many samples into memory in query execution (limit {})",
+                    self.opts.max_samples
+                )),
+                e => Error::from(e),
+            })?;
+        self.take_samples(series.iter().map(|s| s.samples.len()).sum())?;
+        Ok(series)
+    }
+
+    /// Counts `n` more samples against the query's budget.
+    pub fn take_samples(&self, n: usize) -> Result<()> {
+        let total = self.samples.get().saturating_add(n);
+        self.samples.set(total);
+        if total > self.opts.max_samples {
+            return Err(exec(format!(
+                "query processing would load too many samples into memory in query execution (limit {})",
+                self.opts.max_samples
+            )));
+        }
+        Ok(())
+    }
+
+    /// `(line:col)` of a node, as Prometheus appends to annotations.
+    pub fn at_pos(&self, pos: syn::Pos) -> String {
+        let upto = &self.query[..pos.start.min(self.query.len())];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("({line}:{col})")
+    }
+
+    pub fn warn(&self, msg: String, pos: syn::Pos) {
+        let m = format!("PromQL warning: {msg} {}", self.at_pos(pos));
+        let mut n = self.notes.borrow_mut();
+        if !n.warnings.contains(&m) {
+            n.warnings.push(m);
+        }
+    }
+
+    pub fn info(&self, msg: String, pos: syn::Pos) {
+        let m = format!("PromQL info: {msg} {}", self.at_pos(pos));
+        let mut n = self.notes.borrow_mut();
+        if !n.infos.contains(&m) {
+            n.infos.push(m);
+        }
+    }
+
+    fn resolve_at(&self, at: Option<At>) -> Option<i64> {
+        at.map(|a| match a {
+            At::Timestamp(t) => t,
+            At::Start => self.query_start,
+            At::End => self.query_end,
+        })
+    }
+
+    /// A sub-context evaluating at other times (subqueries), sharing budget and notes.
+    fn sub(&self, start: i64, end: i64, step: i64) -> Ctx<'_> {
+        Ctx {
+            store: self.store,
+            query: self.query,
+            start,
+            step,
+            n: ((end - start).max(0) / step) as usize + 1,
+            query_start: self.query_start,
+            query_end: self.query_end,
+            query_step: self.query_step,
+            opts: self.opts,
+            deadline: self.deadline,
+            samples: self.samples,
+            notes: self.notes,
+            is_range: false,
+        }
+    }
+
+    pub fn eval(&self, e: &Expr) -> Result<Val> {
+        self.check_deadline()?;
+        match e {
+            Expr::Number(x) => Ok(Val::Scalar(vec![x.value; self.n])),
+            Expr::String(s) => Ok(Val::Str(s.value.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.select_instant(vs, false)?)),
+            Expr::MatrixSelector(ms) => {
+                let (rows, w) = self.select_range(ms)?;
+                Ok(Val::Matrix(rows, w))
+            }
+            Expr::Subquery(sq) => {
+                let (rows, w) = self.subquery(sq)?;
+                Ok(Val::Matrix(rows, w))
+            }
+            Expr::Unary(u) => {
+                let v = self.eval(&u.expr)?;
+                if u.op == syn::UnaryOp::Pos {
+                    return Ok(v);
+                }
+                Ok(match v {
+                    Val::Scalar(s) => Val::Scalar(s.into_iter().map(|x| -x).collect()),
+                    Val::Vector(mut rows) => {
+                        for r in &mut rows {
+                            r.drop_name = true;
+                            for v in r.vals.iter_mut().flatten() {
+                                *v = -*v;
+                            }
+                        }
+                        Val::Vector(rows)
+                    }
+                    other => other,
+                })
+            }
+            Expr::Binary(b) => crate::binary::eval(self, b),
+            Expr::Aggregate(a) => crate::aggregate::eval(self, a),
+            Expr::Call(c) => crate::functions::eval(self, c),
+        }
+    }
+
+    fn matchers(vs: &syn::VectorSelector) -> Result<Vec<Matcher>> {
+        vs.matchers
+            .iter()
+            .map(|m| {
+                let op = match m.op {
+                    syn::MatchOp::Equal => storage::MatchOp::Equal,
+                    syn::MatchOp::NotEqual => storage::MatchOp::NotEqual,
+                    syn::MatchOp::Regex => storage::MatchOp::Regex,
+                    syn::MatchOp::NotRegex => storage::MatchOp::NotRegex,
+                };
+                Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| Error::BadData(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The reference time of step `i` for a node with `offset` and `@`.
+    fn ref_time(&self, i: usize, offset: i64, at: Option<i64>) -> i64 {
+        at.unwrap_or_else(|| self.ts(i)) - offset
+    }
+
+    /// An instant selector at every step: the newest sample in `(T − lookback, T]`, unless it is a stale
+    /// marker. With `timestamps`, the value is the sample's timestamp in seconds (`timestamp()`).
+    pub fn select_instant(&self, vs: &syn::VectorSelector, timestamps: bool) -> Result<Vec<Row>> {
+        let at = self.resolve_at(vs.at);
+        let first = self.ref_time(0, vs.offset, at);
+        let last = self.ref_time(self.n - 1, vs.offset, at);
+        let lookback = self.opts.lookback_ms;
+        let series = self.select(first - lookback + 1, last, &Self::matchers(vs)?)?;
+        let mut rows = Vec::with_capacity(series.len());
+        for s in series {
+            let mut vals = vec![None; self.n];
+            let mut j = 0usize;
+            let mut any = false;
+            // With `@` every step has the same reference time: compute the first and copy it.
+            let steps = if at.is_some() { 1 } else { self.n };
+            for (i, slot) in vals.iter_mut().enumerate().take(steps) {
+                let t = self.ref_time(i, vs.offset, at);
+                while j < s.samples.len() && s.samples[j].t <= t {
+                    j += 1;
+                }
+                if j > 0 {
+                    let x = s.samples[j - 1];
+                    if x.t > t - lookback && !model::is_stale_nan(x.v) {
+                        *slot = Some(if timestamps { x.t as f64 / 1000.0 } else { x.v });
+                        any = true;
+                    }
+                }
+            }
+            if steps == 1 && self.n > 1 {
+                let v0 = vals[0];
+                vals.iter_mut().for_each(|x| *x = v0);
+            }
+            if any {
+                rows.push(Row {
+                    labels: s.labels,
+                    drop_name: false,
+                    vals,
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    fn select_range(&self, ms: &syn::MatrixSelector) -> Result<(Vec<RangeRow>, Window)> {
+        let vs = &ms.selector;
+        let at = self.resolve_at(vs.at);
+        let w = Window {
+            range: ms.range,
+            offset: vs.offset,
+            at,
+        };
+        let first = self.ref_time(0, vs.offset, at);
+        let last = self.ref_time(self.n - 1, vs.offset, at);
+        let series = self.select(first - ms.range + 1, last, &Self::matchers(vs)?)?;
+        let mut rows = Vec::with_capacity(series.len());
+        for s in series {
+            let samples: Vec<Sample> = s
+                .samples
+                .into_iter()
+                .filter(|x| !model::is_stale_nan(x.v))
+                .collect();
+            if !samples.is_empty() {
+                rows.push(RangeRow {
+                    labels: s.labels,
+                    drop_name: false,
+                    samples,
+                });
+            }
+        }
+        Ok((rows, w))
+    }
+
+    fn subquery(&self, sq: &syn::Subquery) -> Result<(Vec<RangeRow>, Window)> {
+        let at = self.resolve_at(sq.at);
+        let step = sq.step.unwrap_or(if self.is_range_like() {
+            self.step
+        } else {
+            self.opts.default_subquery_step_ms
+        });
+        let step = step.max(1);
+        let first = self.ref_time(0, sq.offset, at);
+        let last = self.ref_time(self.n - 1, sq.offset, at);
+        // Inner steps are multiples of the step from the epoch, strictly after the earliest window start.
+        let lo = first - sq.range;
+        let start = (lo.div_euclid(step) + 1) * step;
+        let end = last.div_euclid(step) * step;
+        let w = Window {
+            range: sq.range,
+            offset: sq.offset,
+            at,
+        };
+        if end < start {
+            return Ok((Vec::new(), w));
+        }
+        let inner = self.sub(start, end, step);
+        let rows = match inner.eval(&sq.expr)? {
+            Val::Vector(rows) => rows,
+            Val::Scalar(_) | Val::Str(_) | Val::Matrix(..) => {
+                return Err(exec("subquery is only allowed on instant vector"));
+            }
+        };
+        let out = rows
+            .into_iter()
+            .filter_map(|r| {
+                let samples: Vec<Sample> = r
+                    .vals
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.map(|v| Sample::new(inner.ts(i), v)))
+                    .collect();
+                (!samples.is_empty()).then_some(RangeRow {
+                    labels: r.labels,
+                    drop_name: r.drop_name,
+                    samples,
+                })
+            })
+            .collect();
+        Ok((out, w))
+    }
+
+    /// Range queries give subqueries without a step the query's own step.
+    fn is_range_like(&self) -> bool {
+        self.n > 1 || self.is_range
+    }
+
+    /// For each step, the slice of `samples` in its window.
+    pub fn windows<'s>(
+        &self,
+        samples: &'s [Sample],
+        w: Window,
+    ) -> impl Iterator<Item = (i64, &'s [Sample])> + use<'s> {
+        self.steps().windows(samples, w)
+    }
+
+    pub fn steps(&self) -> Steps {
+        Steps {
+            start: self.start,
+            step: self.step,
+            n: self.n,
+        }
+    }
+
+    /// Turns the final value into the API's shape, dropping names marked for dropping and refusing
+    /// label sets that collide at the same step.
+    fn finish(&self, val: Val, is_range: bool) -> Result<Value> {
+        match val {
+            Val::Scalar(s) => {
+                if is_range {
+                    Ok(Value::Matrix(vec![Points {
+                        labels: Labels::default(),
+                        points: s.iter().enumerate().map(|(i, v)| (self.ts(i), *v)).collect(),
+                    }]))
+                } else {
+                    Ok(Value::Scalar {
+                        t: self.start,
+                        v: s.first().copied().unwrap_or(f64::NAN),
+                    })
+                }
+            }
+            Val::Str(s) => Ok(Value::String { t: self.start, v: s }),
+            Val::Vector(rows) => {
+                let rows = merge_rows(finalize_names(rows))?;
+                if is_range {
+                    let mut out: Vec<Points> = rows
+                        .into_iter()
+                        .filter_map(|r| {
+                            let points: Vec<(i64, f64)> = r
+                                .vals
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(i, v)| v.map(|v| (self.ts(i), v)))
+                                .collect();
+                            (!points.is_empty()).then_some(Points {
+                                labels: r.labels,
+                                points,
+                            })
+                        })
+                        .collect();
+                    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    Ok(Value::Matrix(out))
+                } else {
+                    Ok(Value::Vector(
+                        rows.into_iter()
+                            .filter_map(|r| {
+                                r.vals[0].map(|v| Element {
+                                    labels: r.labels,
+                                    t: self.start,
+                                    v,
+                                })
+                            })
+                            .collect(),
+                    ))
+                }
+            }
+            Val::Matrix(rows, w) => {
+                let mut out = Vec::new();
+                for r in rows {
+                    let (_, window) = self.windows(&r.samples, w).next().unwrap_or((0, &[]));
+                    if window.is_empty() {
+                        continue;
+                    }
+                    let labels = if r.drop_name {
+                        without_name(&r.labels)
+                    } else {
+                        r.labels
+                    };
+                    out.push(Points {
+                        labels,
+                        points: window.iter().map(|s| (s.t, s.v)).collect(),
+                    });
+                }
+                Ok(Value::Matrix(out))
+            }
+        }
+    }
+}
+
+/// Applies delayed name removal.
+pub(crate) fn finalize_names(rows: Vec<Row>) -> Vec<Row> {
+    rows.into_iter()
+        .map(|mut r| {
+            if r.drop_name {
+                r.labels = without_name(&r.labels);
+                r.drop_name = false;
+            }
+            r
+        })
+        .collect()
+}
+
+/// Merges rows with equal label sets, which is fine as long as no two have a value at the same step;
+/// otherwise Prometheus's "vector cannot contain metrics with the same labelset". Keeps the order of
+/// first appearance (sort functions set it).
+pub(crate) fn merge_rows(rows: Vec<Row>) -> Result<Vec<Row>> {
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    let mut seen: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    for r in rows {
+        match seen.get(&r.labels) {
+            Some(&i) => {
+                for (a, b) in out[i].vals.iter_mut().zip(r.vals) {
+                    if b.is_some() {
+                        if a.is_some() {
+                            return Err(exec("vector cannot contain metrics with the same labelset"));
+                        }
+                        *a = b;
+                    }
+                }
+            }
+            None => {
+                seen.insert(r.labels.clone(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}

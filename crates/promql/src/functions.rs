@@ -1,0 +1,631 @@
+//! Function calls: argument evaluation, per-step application of the kernels, labels of the results
+//! (which functions drop the metric name) and the annotations Prometheus attaches.
+
+use std::collections::HashMap;
+
+use model::{Labels, METRIC_NAME, Sample};
+use promql_syntax::{Call, Expr};
+use regex::Regex;
+
+use crate::engine::{Ctx, RangeRow, Row, Val, Window, without_name};
+use crate::error::{Error, Result, exec};
+use crate::kernels;
+
+fn scalar_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<Vec<f64>> {
+    match ctx.eval(e)? {
+        Val::Scalar(s) => Ok(s),
+        _ => Err(exec("expected a scalar argument")),
+    }
+}
+
+fn string_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<String> {
+    match ctx.eval(e)? {
+        Val::Str(s) => Ok(s),
+        _ => Err(exec("expected a string argument")),
+    }
+}
+
+fn vector_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<Vec<Row>> {
+    match ctx.eval(e)? {
+        Val::Vector(v) => Ok(v),
+        _ => Err(exec("expected an instant vector argument")),
+    }
+}
+
+fn matrix_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<(Vec<RangeRow>, Window)> {
+    match ctx.eval(e)? {
+        Val::Matrix(rows, w) => Ok((rows, w)),
+        _ => Err(exec("expected a range vector argument")),
+    }
+}
+
+/// Applies `f` to every present value; the result drops the metric name.
+fn map_values(mut rows: Vec<Row>, drop_name: bool, mut f: impl FnMut(usize, f64) -> Option<f64>) -> Vec<Row> {
+    for r in &mut rows {
+        for (i, v) in r.vals.iter_mut().enumerate() {
+            if let Some(x) = *v {
+                *v = f(i, x);
+            }
+        }
+        r.drop_name |= drop_name;
+    }
+    rows.retain(|r| r.vals.iter().any(Option::is_some));
+    rows
+}
+
+fn unwrap_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unwrap_parens(&p.expr),
+        other => other,
+    }
+}
+
+pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
+    let name = c.func.name;
+    let args = &c.args;
+    // The parser checks arity; this keeps a hand-built tree from indexing past the arguments.
+    let f = c.func;
+    let min = if f.variadic < 0 {
+        f.arg_types.len().saturating_sub(1)
+    } else {
+        f.arg_types.len().saturating_sub(f.variadic as usize)
+    };
+    if args.len() < min {
+        return Err(exec(format!(
+            "expected at least {min} argument(s) in call to \"{name}\", got {}",
+            args.len()
+        )));
+    }
+    let simple = |f: fn(f64) -> f64| -> Result<Val> {
+        Ok(Val::Vector(map_values(
+            vector_arg(ctx, &args[0])?,
+            true,
+            |_, v| Some(f(v)),
+        )))
+    };
+    match name {
+        "abs" => simple(f64::abs),
+        "ceil" => simple(f64::ceil),
+        "floor" => simple(f64::floor),
+        "exp" => simple(f64::exp),
+        "sqrt" => simple(f64::sqrt),
+        "ln" => simple(f64::ln),
+        "log2" => simple(f64::log2),
+        "log10" => simple(f64::log10),
+        "sin" => simple(f64::sin),
+        "cos" => simple(f64::cos),
+        "tan" => simple(f64::tan),
+        "asin" => simple(f64::asin),
+        "acos" => simple(f64::acos),
+        "atan" => simple(f64::atan),
+        "sinh" => simple(f64::sinh),
+        "cosh" => simple(f64::cosh),
+        "tanh" => simple(f64::tanh),
+        "asinh" => simple(f64::asinh),
+        "acosh" => simple(f64::acosh),
+        "atanh" => simple(f64::atanh),
+        "deg" => simple(|v| v * 180.0 / std::f64::consts::PI),
+        "rad" => simple(|v| v * std::f64::consts::PI / 180.0),
+        "sgn" => simple(kernels::sgn),
+        "round" => {
+            let to = match args.get(1) {
+                Some(e) => scalar_arg(ctx, e)?,
+                None => vec![1.0; ctx.n],
+            };
+            Ok(Val::Vector(map_values(
+                vector_arg(ctx, &args[0])?,
+                true,
+                |i, v| Some(kernels::round(v, to[i])),
+            )))
+        }
+        "clamp" | "clamp_min" | "clamp_max" => {
+            let rows = vector_arg(ctx, &args[0])?;
+            let (lo, hi) = match name {
+                "clamp" => (scalar_arg(ctx, &args[1])?, scalar_arg(ctx, &args[2])?),
+                "clamp_min" => (scalar_arg(ctx, &args[1])?, vec![f64::NAN; ctx.n]),
+                _ => (vec![f64::NAN; ctx.n], scalar_arg(ctx, &args[1])?),
+            };
+            Ok(Val::Vector(map_values(rows, true, |i, v| match name {
+                "clamp" if hi[i] < lo[i] => None,
+                "clamp" => Some(v.max(lo[i]).min(hi[i])),
+                "clamp_min" => Some(v.max(lo[i])),
+                _ => Some(v.min(hi[i])),
+            })))
+        }
+        "timestamp" => {
+            let rows = match unwrap_parens(&args[0]) {
+                Expr::VectorSelector(vs) => ctx.select_instant(vs, true)?,
+                other => {
+                    let rows = vector_arg(ctx, other)?;
+                    map_values(rows, false, |i, _| Some(ctx.ts(i) as f64 / 1000.0))
+                }
+            };
+            Ok(Val::Vector(map_values(rows, true, |_, v| Some(v))))
+        }
+        "vector" => {
+            let s = scalar_arg(ctx, &args[0])?;
+            Ok(Val::Vector(vec![Row {
+                labels: Labels::default(),
+                drop_name: false,
+                vals: s.into_iter().map(Some).collect(),
+            }]))
+        }
+        "scalar" => {
+            let rows = vector_arg(ctx, &args[0])?;
+            Ok(Val::Scalar(
+                (0..ctx.n)
+                    .map(|i| {
+                        let mut present = rows.iter().filter_map(|r| r.vals[i]);
+                        match (present.next(), present.next()) {
+                            (Some(v), None) => v,
+                            _ => f64::NAN,
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        "time" => Ok(Val::Scalar(
+            (0..ctx.n).map(|i| ctx.ts(i) as f64 / 1000.0).collect(),
+        )),
+        "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; ctx.n])),
+        "start" | "end" | "step" | "range" => {
+            let ms = match name {
+                "start" => ctx.query_start,
+                "end" => ctx.query_end,
+                "step" => ctx.query_step,
+                _ => ctx.query_end - ctx.query_start,
+            };
+            Ok(Val::Scalar(vec![ms as f64 / 1000.0; ctx.n]))
+        }
+        "min_of" | "max_of" => {
+            let (a, b) = (scalar_arg(ctx, &args[0])?, scalar_arg(ctx, &args[1])?);
+            Ok(Val::Scalar(
+                a.iter()
+                    .zip(&b)
+                    .map(|(a, b)| {
+                        if name == "min_of" {
+                            kernels::go_min(*a, *b)
+                        } else {
+                            kernels::go_max(*a, *b)
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        "minute" | "hour" | "day_of_week" | "day_of_month" | "day_of_year" | "days_in_month" | "month"
+        | "year" => {
+            let rows = match args.first() {
+                Some(e) => vector_arg(ctx, e)?,
+                None => vec![Row {
+                    labels: Labels::default(),
+                    drop_name: false,
+                    vals: (0..ctx.n).map(|i| Some(ctx.ts(i) as f64 / 1000.0)).collect(),
+                }],
+            };
+            Ok(Val::Vector(map_values(rows, true, |_, v| {
+                kernels::time_part(name, v)
+            })))
+        }
+        "absent" => {
+            let rows = vector_arg(ctx, &args[0])?;
+            let labels = absent_labels(&args[0]);
+            let vals = (0..ctx.n)
+                .map(|i| (!rows.iter().any(|r| r.vals[i].is_some())).then_some(1.0))
+                .collect();
+            Ok(Val::Vector(vec![Row {
+                labels,
+                drop_name: false,
+                vals,
+            }]))
+        }
+        "absent_over_time" => {
+            let (rows, w) = matrix_arg(ctx, &args[0])?;
+            let mut any = vec![false; ctx.n];
+            for r in &rows {
+                for (i, (_, win)) in ctx.windows(&r.samples, w).enumerate() {
+                    any[i] |= !win.is_empty();
+                }
+            }
+            Ok(Val::Vector(vec![Row {
+                labels: absent_labels(&args[0]),
+                drop_name: false,
+                vals: any.into_iter().map(|a| (!a).then_some(1.0)).collect(),
+            }]))
+        }
+        "label_replace" => label_replace(ctx, args),
+        "label_join" => label_join(ctx, args),
+        "sort" | "sort_desc" => {
+            if ctx.is_range {
+                ctx.warn(
+                    "sort is ineffective for range queries since results are always ordered by labels".into(),
+                    c.pos,
+                );
+            }
+            let mut rows = vector_arg(ctx, &args[0])?;
+            let desc = name == "sort_desc";
+            rows.sort_by(|a, b| {
+                let (x, y) = (a.vals[0].unwrap_or(f64::NAN), b.vals[0].unwrap_or(f64::NAN));
+                match (x.is_nan(), y.is_nan()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ if desc => y.total_cmp(&x),
+                    _ => x.total_cmp(&y),
+                }
+            });
+            Ok(Val::Vector(rows))
+        }
+        "sort_by_label" | "sort_by_label_desc" => {
+            if ctx.is_range {
+                ctx.warn(
+                    "sort is ineffective for range queries since results are always ordered by labels".into(),
+                    c.pos,
+                );
+            }
+            let mut rows = vector_arg(ctx, &args[0])?;
+            let names = args[1..]
+                .iter()
+                .map(|e| string_arg(ctx, e))
+                .collect::<Result<Vec<_>>>()?;
+            let desc = name == "sort_by_label_desc";
+            rows.sort_by(|a, b| {
+                let mut o = std::cmp::Ordering::Equal;
+                for n in &names {
+                    o = kernels::natural_cmp(a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
+                    if o.is_ne() {
+                        break;
+                    }
+                }
+                let o = o.then_with(|| a.labels.cmp(&b.labels));
+                if desc { o.reverse() } else { o }
+            });
+            Ok(Val::Vector(rows))
+        }
+        "histogram_quantile" => histogram_quantile(ctx, c),
+        "histogram_count"
+        | "histogram_sum"
+        | "histogram_avg"
+        | "histogram_stddev"
+        | "histogram_stdvar"
+        | "histogram_fraction"
+        | "histogram_quantiles"
+        | "info"
+        | "start_timestamp" => Err(Error::Execution(format!(
+            "function {name}() is not supported: native histograms and metadata are not stored"
+        ))),
+        _ => range_function(ctx, c),
+    }
+}
+
+/// Labels `absent()` gives its result: the equality matchers of a plain selector argument.
+fn absent_labels(e: &Expr) -> Labels {
+    let vs = match unwrap_parens(e) {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.selector,
+        _ => return Labels::default(),
+    };
+    // An equality matcher sets its label unless an earlier matcher named it; any other matcher on
+    // that name, or a second one, removes it for good.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for m in &vs.matchers {
+        if m.name == METRIC_NAME {
+            continue;
+        }
+        if m.op == promql_syntax::MatchOp::Equal && !seen.contains(&m.name.as_str()) {
+            pairs.push((m.name.clone(), m.value.clone()));
+        } else {
+            pairs.retain(|(n, _)| *n != m.name);
+        }
+        seen.push(&m.name);
+    }
+    Labels::from_vec(pairs).unwrap_or_default()
+}
+
+fn set_label(l: &Labels, name: &str, value: &str) -> Labels {
+    let mut pairs: Vec<(String, String)> = l
+        .iter()
+        .filter(|(n, _)| *n != name)
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    if !value.is_empty() {
+        pairs.push((name.to_owned(), value.to_owned()));
+    }
+    pairs.sort();
+    Labels::from_sorted_unchecked(pairs)
+}
+
+fn label_replace(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
+    let rows = vector_arg(ctx, &args[0])?;
+    let dst = string_arg(ctx, &args[1])?;
+    let repl = string_arg(ctx, &args[2])?;
+    let src = string_arg(ctx, &args[3])?;
+    let re = string_arg(ctx, &args[4])?;
+    let re = Regex::new(&format!("^(?s:{re})$")).map_err(|e| {
+        exec(format!(
+            "invalid regular expression in label_replace(): {re}: {e}"
+        ))
+    })?;
+    if dst.is_empty() {
+        return Err(exec(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        let value = r.labels.get(&src).unwrap_or("");
+        if let Some(caps) = re.captures(value) {
+            let mut res = String::new();
+            caps.expand(&go_template(&repl), &mut res);
+            r.labels = set_label(&r.labels, &dst, &res);
+            if dst == METRIC_NAME {
+                r.drop_name = false;
+            }
+        }
+        out.push(r);
+    }
+    Ok(Val::Vector(crate::engine::merge_rows(out)?))
+}
+
+/// Go's `$1`/`${1}`/`$name` template syntax as the regex crate reads it: `$1x` means group `1x` in
+/// both, so only escaping differs (`$$`), which both share.
+fn go_template(s: &str) -> String {
+    s.to_owned()
+}
+
+fn label_join(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
+    let rows = vector_arg(ctx, &args[0])?;
+    let dst = string_arg(ctx, &args[1])?;
+    let sep = string_arg(ctx, &args[2])?;
+    let srcs = args[3..]
+        .iter()
+        .map(|e| string_arg(ctx, e))
+        .collect::<Result<Vec<_>>>()?;
+    if dst.is_empty() {
+        return Err(exec(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        let joined: Vec<&str> = srcs.iter().map(|s| r.labels.get(s).unwrap_or("")).collect();
+        let joined = joined.join(&sep);
+        r.labels = set_label(&r.labels, &dst, &joined);
+        if dst == METRIC_NAME {
+            r.drop_name = false;
+        }
+        out.push(r);
+    }
+    Ok(Val::Vector(crate::engine::merge_rows(out)?))
+}
+
+fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
+    let q = scalar_arg(ctx, &c.args[0])?;
+    let rows = vector_arg(ctx, &c.args[1])?;
+    // Buckets grouped by their labels without `le` and the name.
+    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for (k, r) in rows.iter().enumerate() {
+        let le = r.labels.get("le").unwrap_or("");
+        let Some(bound) = kernels::parse_le(le) else {
+            ctx.warn(
+                format!(
+                    "bucket label \"le\" is missing or has a malformed value of \"{le}\" for metric name \"{}\"",
+                    r.labels.get(METRIC_NAME).unwrap_or("")
+                ),
+                c.args[1].pos(),
+            );
+            continue;
+        };
+        let g = without_name(&set_label(&r.labels, "le", ""));
+        let gi = *index.entry(g.clone()).or_insert_with(|| {
+            groups.push((g, Vec::new()));
+            groups.len() - 1
+        });
+        groups[gi].1.push((bound, k));
+    }
+    // Prometheus warns about the quantile whether or not there are buckets to apply it to.
+    if let Some(bad) = q.iter().find(|q| q.is_nan() || !(0.0..=1.0).contains(*q)) {
+        ctx.warn(
+            format!(
+                "quantile value should be between 0 and 1, got {}",
+                crate::aggregate::format_value(*bad)
+            ),
+            c.args[0].pos(),
+        );
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    let mut buckets = Vec::new();
+    for (labels, members) in groups {
+        let mut vals = vec![None; ctx.n];
+        for (i, slot) in vals.iter_mut().enumerate() {
+            buckets.clear();
+            buckets.extend(
+                members
+                    .iter()
+                    .filter_map(|(b, k)| rows[*k].vals[i].map(|v| kernels::Bucket::from((*b, v)))),
+            );
+            if buckets.is_empty() {
+                continue;
+            }
+            let (v, fix) = kernels::histogram_quantile(q[i], &mut buckets);
+            if fix.forced {
+                ctx.info(
+                    format!(
+                        "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{}\"",
+                        rows[members[0].1].labels.get(METRIC_NAME).unwrap_or("")
+                    ),
+                    c.args[1].pos(),
+                );
+            }
+            *slot = Some(v);
+        }
+        out.push(Row {
+            labels,
+            drop_name: false,
+            vals,
+        });
+    }
+    out.retain(|r| r.vals.iter().any(Option::is_some));
+    Ok(Val::Vector(out))
+}
+
+/// Samples plus steps below which a range function runs on the calling thread: spawning costs more.
+const PARALLEL_WORK: usize = 200_000;
+
+/// Functions over a range vector: one value per step from the samples in that step's window.
+fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
+    let name = c.func.name;
+    // The range vector is the argument of matrix type; some functions take a scalar first or after.
+    let mi = c
+        .args
+        .iter()
+        .position(|a| a.value_type() == promql_syntax::ValueType::Matrix)
+        .unwrap_or(0);
+    let scalars: Vec<Vec<f64>> = c
+        .args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != mi)
+        .map(|(_, a)| scalar_arg(ctx, a))
+        .collect::<Result<_>>()?;
+    let Some(arg) = c.args.get(mi) else {
+        return Err(exec(format!("function {name}() is not supported")));
+    };
+    let (rows, w) = matrix_arg(ctx, arg)?;
+    if matches!(name, "rate" | "increase")
+        && let Some(r) = rows.first()
+    {
+        let metric = r.labels.get(METRIC_NAME).unwrap_or("");
+        if !rows.iter().all(|r| {
+            let m = r.labels.get(METRIC_NAME).unwrap_or("");
+            ["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|s| m.ends_with(s))
+        }) && !metric.is_empty()
+        {
+            ctx.info(
+                format!(
+                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{metric}\""
+                ),
+                arg.pos(),
+            );
+        }
+    }
+    if name == "quantile_over_time"
+        && let Some(q) = scalars.first()
+        && q.iter().any(|q| q.is_nan() || !(0.0..=1.0).contains(q))
+    {
+        let bad = q
+            .iter()
+            .copied()
+            .find(|q| q.is_nan() || !(0.0..=1.0).contains(q))
+            .unwrap_or(f64::NAN);
+        ctx.warn(
+            format!(
+                "quantile value should be between 0 and 1, got {}",
+                crate::aggregate::format_value(bad)
+            ),
+            c.args[0].pos(),
+        );
+    }
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let steps = ctx.steps();
+    let deadline = ctx.deadline;
+    let eval_row = |r: &RangeRow, buf: &mut Vec<f64>| -> Result<Option<Row>> {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Timeout("query evaluation".into()));
+        }
+        let mut vals = vec![None; steps.n];
+        for (i, (t, win)) in steps.windows(&r.samples, w).enumerate() {
+            if win.is_empty() {
+                continue;
+            }
+            let s = |k: usize| scalars.get(k).map_or(f64::NAN, |v| v[i]);
+            vals[i] = match name {
+                "rate" | "increase" | "delta" => {
+                    kernels::extrapolated_rate(win, t - w.range, t, name != "delta", name == "rate")
+                }
+                "irate" => kernels::instant_rate(win, true),
+                "idelta" => kernels::instant_rate(win, false),
+                "deriv" => kernels::deriv(win),
+                // Predicts from the evaluation time, not from an `@`-pinned window end.
+                "predict_linear" => kernels::predict_linear(win, steps.ts(i), s(0)),
+                "double_exponential_smoothing" => {
+                    kernels::double_exponential_smoothing(win, s(0), s(1)).map_err(|e| exec(e.to_string()))?
+                }
+                "changes" => kernels::changes(win),
+                "resets" => kernels::resets(win),
+                "avg_over_time" => kernels::avg_over_time(win),
+                "sum_over_time" => kernels::sum_over_time(win),
+                "min_over_time" => kernels::min_over_time(win),
+                "max_over_time" => kernels::max_over_time(win),
+                "count_over_time" => Some(win.len() as f64),
+                "last_over_time" => win.last().map(|x| x.v),
+                "first_over_time" => win.first().map(|x| x.v),
+                "present_over_time" => Some(1.0),
+                "stddev_over_time" => kernels::stddev_over_time(win),
+                "stdvar_over_time" => kernels::stdvar_over_time(win),
+                "mad_over_time" => kernels::mad_over_time(win),
+                "quantile_over_time" => {
+                    buf.clear();
+                    buf.extend(win.iter().map(|x| x.v));
+                    Some(kernels::quantile(s(0), buf))
+                }
+                "ts_of_min_over_time" => kernels::ts_of_min_over_time(win),
+                "ts_of_max_over_time" => kernels::ts_of_max_over_time(win),
+                "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
+                "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
+                other => return Err(exec(format!("function {other}() is not implemented"))),
+            };
+        }
+        Ok(vals.iter().any(Option::is_some).then(|| Row {
+            labels: r.labels.clone(),
+            drop_name: r.drop_name || !keep_name,
+            vals,
+        }))
+    };
+    // Series are independent: large inputs are split across threads, each taking a contiguous run so
+    // the output keeps the input order.
+    let work: usize = rows.iter().map(|r| r.samples.len() + steps.n).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(rows.len().max(1));
+    let results: Vec<Result<Option<Row>>> = if threads > 1 && work >= PARALLEL_WORK {
+        let per = rows.len().div_ceil(threads);
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = rows
+                .chunks(per)
+                .map(|part| {
+                    let eval_row = &eval_row;
+                    sc.spawn(move || {
+                        let mut buf = Vec::new();
+                        part.iter().map(|r| eval_row(r, &mut buf)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(exec("query worker panicked"))])
+                })
+                .collect()
+        })
+    } else {
+        let mut buf = Vec::new();
+        rows.iter().map(|r| eval_row(r, &mut buf)).collect()
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in results {
+        if let Some(row) = r? {
+            out.push(row);
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
+#[allow(dead_code)]
+fn samples_of(r: &RangeRow) -> &[Sample] {
+    &r.samples
+}

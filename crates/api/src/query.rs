@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::ApiState;
 use crate::read::{ApiError, Params, success};
 
-/// Points a range query may return per series, as in Prometheus.
+/// Largest `(end − start) / step` of a range query, as in Prometheus: at most 11,001 points per series.
 const MAX_POINTS: i64 = 11_000;
 
 fn query_error(e: promql::Error) -> ApiError {
@@ -119,7 +119,7 @@ pub async fn query_range(State(st): State<Arc<ApiState>>, req: Request) -> Resul
             "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    if (end - start) / step >= MAX_POINTS {
+    if (end - start) / step > MAX_POINTS {
         return Err(ApiError::bad_data(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));
@@ -159,7 +159,15 @@ fn push_value(out: &mut String, v: f64) {
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
     } else {
-        let _ = write!(out, "{v}");
+        // ryu is several times faster than `Display` and agrees with it (and with Go's shortest 'f'
+        // format, which Prometheus uses) except for its exponent form and a trailing `.0`.
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        if s.contains('e') {
+            let _ = write!(out, "{v}");
+        } else {
+            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+        }
     }
     out.push('"');
 }
@@ -349,4 +357,44 @@ pub async fn status_tsdb(State(st): State<Arc<ApiState>>, req: Request) -> Resul
         }),
         Vec::new(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_as_prometheus_prints_them() {
+        for (v, want) in [
+            (1.0, "1"),
+            (-0.0, "-0"),
+            (0.1, "0.1"),
+            (123456.789, "123456.789"),
+            (1e21, "1000000000000000000000"),
+            (1.5e-7, "0.00000015"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (28.365896551724987, "28.365896551724987"),
+        ] {
+            let mut out = String::new();
+            push_value(&mut out, v);
+            assert_eq!(out, format!("\"{want}\""), "{v}");
+        }
+    }
+
+    #[test]
+    fn timestamps_print_in_seconds_with_milliseconds() {
+        for (t, want) in [
+            (0, "0"),
+            (1_500, "1.5"),
+            (1_700_000_000_123, "1700000000.123"),
+            (-1_500, "-1.5"),
+            (-2_000, "-2"),
+        ] {
+            let mut out = String::new();
+            push_time(&mut out, t);
+            assert_eq!(out, want, "{t}");
+        }
+    }
 }

@@ -41,6 +41,10 @@ pub struct LimitsConfig {
     pub max_label_value_length: Option<usize>,
     pub max_labels_per_series: Option<usize>,
     pub max_export_samples: Option<usize>,
+    /// Most samples one query may hold in memory; past it the query fails with 422.
+    pub max_query_samples: Option<usize>,
+    /// Longest a query may run, e.g. `2m`; a request's `timeout` parameter can only lower it.
+    pub query_timeout: Option<String>,
 }
 
 impl Config {
@@ -125,5 +129,10 @@ mod tests {
         assert!(e.contains("unknown field `retension`"), "{e}");
         let c = Config::parse("storage:\n  retention: 30d\n  wal_fsync: 100ms\n").unwrap();
         assert_eq!(c.storage.retention.as_deref(), Some("30d"));
+        let e = Config::parse("limits:\n  max_query_sample: 10\n").unwrap_err();
+        assert!(e.contains("unknown field `max_query_sample`"), "{e}");
+        let c = Config::parse("limits:\n  max_query_samples: 10\n  query_timeout: 5s\n").unwrap();
+        assert_eq!(c.limits.max_query_samples, Some(10));
+        assert_eq!(c.limits.query_timeout.as_deref(), Some("5s"));
     }
 }

@@ -39,6 +39,7 @@ impl ServerOptions {
             |field: &'static str, v: &str| parse_duration(v).map_err(|msg| Error::Invalid { field, msg });
         if let Some(v) = &s.retention {
             o.tsdb.retention_ms = dur("storage.retention", v)?.as_millis() as i64;
+            o.limits.retention_text = v.clone();
         }
         if let Some(v) = &s.out_of_order_window {
             o.tsdb.head.ooo_window_ms = dur("storage.out_of_order_window", v)?.as_millis() as i64;
@@ -84,6 +85,19 @@ impl ServerOptions {
         }
         if let Some(v) = l.max_export_samples {
             o.limits.max_export_samples = v;
+        }
+        if let Some(v) = l.max_query_samples {
+            o.limits.max_query_samples = v;
+        }
+        if let Some(v) = &l.query_timeout {
+            let d = dur("limits.query_timeout", v)?;
+            if d.is_zero() {
+                return Err(Error::Invalid {
+                    field: "limits.query_timeout",
+                    msg: "must be positive".into(),
+                });
+            }
+            o.limits.query_timeout = d;
         }
         Ok(o)
     }

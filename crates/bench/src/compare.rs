@@ -2,14 +2,9 @@
 //! directory: start it, send it the fleet, read its CPU time and peak memory from /proc, check one
 //! series, make it persist, measure what it left on disk, stop it. Then one table, a JSON file, and
 //! optionally a section of BENCHMARKS.md.
-//!
-//! A server process is owned by a guard that kills it when dropped, so an error anywhere leaves no
-//! server running.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -20,32 +15,8 @@ use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
 use crate::load::{self, Protocol};
-use crate::{millis, now_ms};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Server {
-    Pharos,
-    Prometheus,
-    Influxdb,
-}
-
-impl Server {
-    fn title(self) -> &'static str {
-        match self {
-            Server::Pharos => "Pharos",
-            Server::Prometheus => "Prometheus",
-            Server::Influxdb => "InfluxDB",
-        }
-    }
-
-    fn protocol(self) -> Protocol {
-        match self {
-            Server::Pharos | Server::Prometheus => Protocol::RemoteWrite,
-            Server::Influxdb => Protocol::Influx,
-        }
-    }
-}
+use crate::report::{Machine, WorkloadFacts, command_line, date, machine, write_section};
+use crate::server::{self, Binaries, Server, Started, clock_ticks, cpu_ticks, peak_rss};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -76,149 +47,6 @@ pub struct Args {
     influxd_bin: PathBuf,
 }
 
-/// A child process that is killed if still running when this is dropped.
-struct Proc {
-    child: Child,
-    name: &'static str,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Fails with the end of the log if the process has exited.
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait().context("waiting for the server")? {
-            bail!(
-                "{} exited early ({status}); end of {}:\n{}",
-                self.name,
-                self.log.display(),
-                log_tail(&self.log)
-            );
-        }
-        Ok(())
-    }
-
-    /// SIGTERM, then waits up to `limit` for the exit. Returns how long the shutdown took.
-    fn terminate(&mut self, limit: Duration) -> anyhow::Result<Duration> {
-        let start = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .context("running kill -TERM")?;
-        if !status.success() {
-            bail!("kill -TERM {} failed", self.pid());
-        }
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().context("waiting for the server")? {
-                if !status.success() {
-                    eprintln!("{}: exited with {status} after SIGTERM", self.name);
-                }
-                return Ok(start.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        bail!("{} did not exit within {limit:?} of SIGTERM", self.name)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr().context("finding a free port")?.port())
-}
-
-fn spawn(name: &'static str, program: &Path, args: &[String], log: &Path) -> anyhow::Result<Proc> {
-    let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let err = out.try_clone().context("duplicating the log file handle")?;
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .with_context(|| format!("starting {}", program.display()))?;
-    Ok(Proc {
-        child,
-        name,
-        log: log.to_owned(),
-    })
-}
-
-/// Polls `url` until it answers 2xx.
-fn wait_ready(proc: &mut Proc, client: &Client, url: &str) -> anyhow::Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        proc.check_alive()?;
-        if client.get(url).send().is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!(
-        "{} not ready at {url} after 120s; end of {}:\n{}",
-        proc.name,
-        proc.log.display(),
-        log_tail(&proc.log)
-    )
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("reading /proc/{pid}/stat"))?;
-    // The command name may contain spaces; fields after it are space separated, state first.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("malformed /proc/PID/stat")?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| -> anyhow::Result<u64> {
-        f.get(i)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("field {} of /proc/{pid}/stat", i + 3))
-    };
-    Ok(field(11)? + field(12)?)
-}
-
-/// VmHWM of a process, in bytes.
-fn peak_rss(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .context("no VmHWM in /proc/PID/status")?;
-    Ok(kb * 1024)
-}
-
-fn clock_ticks() -> u64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
-}
-
 /// Apparent size and allocated size (st_blocks × 512) of everything under `path`.
 fn dir_size(path: &Path) -> anyhow::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -236,65 +64,6 @@ fn dir_size(path: &Path) -> anyhow::Result<(u64, u64)> {
         }
     }
     Ok(total)
-}
-
-fn first_line(program: &Path, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            text.lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .unwrap_or_else(|| format!("{} not runnable", program.display()))
-}
-
-/// The version, when the binary was built, and the checkout it sits in at run time. Other work may be
-/// committed between the build and the run, so the commit alone would not say what was measured.
-fn pharos_version() -> String {
-    let exe = std::env::current_exe().ok();
-    let repo = exe
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let mut v = format!("pharos {}", env!("CARGO_PKG_VERSION"));
-    let built = exe
-        .and_then(|p| p.metadata().ok())
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| date(Some(d.as_secs())));
-    if let Some(built) = built {
-        let _ = write!(v, ", binary built {built}");
-    }
-    if let Some(rev) = git(&["rev-parse", "--short", "HEAD"]) {
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-        let _ = write!(
-            v,
-            ", checkout at run time: git {rev}{}",
-            if dirty { " with uncommitted changes" } else { "" }
-        );
-    }
-    v
 }
 
 /// One series checked on every server after the load.
@@ -331,123 +100,17 @@ struct Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
-struct Machine {
-    nproc: usize,
-    cpu_model: String,
-    mem_total_bytes: u64,
-    kernel: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Workload {
-    hosts: usize,
-    series: u64,
-    span_seconds: u64,
-    interval_seconds: f64,
-    samples_per_series: usize,
-    samples: u64,
-    start_ms: i64,
-    end_ms: i64,
-    batch: usize,
-    concurrency: usize,
-    seed: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
 struct Report {
     command: String,
     date: String,
     machine: Machine,
-    workload: Workload,
+    workload: WorkloadFacts,
     results: Vec<Result<Outcome, (Server, String)>>,
 }
 
-fn machine() -> Machine {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kb: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    Machine {
-        nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model,
-        mem_total_bytes: mem_kb * 1024,
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-    }
-}
-
-/// Now, or `epoch_secs`, in UTC.
-fn date(epoch_secs: Option<u64>) -> String {
-    let mut cmd = Command::new("date");
-    cmd.arg("-u");
-    if let Some(secs) = epoch_secs {
-        cmd.arg("-d").arg(format!("@{secs}"));
-    }
-    cmd.arg("+%Y-%m-%d %H:%M:%S UTC")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "{} s since the epoch",
-                epoch_secs.unwrap_or(now_ms() as u64 / 1000)
-            )
-        })
-}
-
-fn command_line() -> String {
-    std::env::args()
-        .map(|a| {
-            if a.is_empty() || a.contains(char::is_whitespace) {
-                format!("'{a}'")
-            } else {
-                a
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let out = args
-        .out
-        .canonicalize()
-        .with_context(|| format!("resolving {}", args.out.display()))?;
-    let fleet = Fleet::new(
-        args.hosts,
-        millis(args.workload.interval),
-        millis(args.workload.span),
-        now_ms(),
-        args.workload.seed,
-    );
-    let workload = Workload {
-        hosts: fleet.hosts,
-        series: fleet.series(),
-        span_seconds: args.workload.span.as_secs(),
-        interval_seconds: args.workload.interval.as_secs_f64(),
-        samples_per_series: fleet.steps,
-        samples: fleet.samples(),
-        start_ms: fleet.start_ms,
-        end_ms: fleet.end_ms(),
-        batch: args.workload.batch,
-        concurrency: args.workload.concurrency,
-        seed: args.workload.seed,
-    };
+    let (out, fleet) = crate::prepare(&args.out, args.hosts, &args.workload)?;
+    let workload = WorkloadFacts::new(&fleet, &args.workload);
     let mut report = Report {
         command: command_line(),
         date: date(None),
@@ -478,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let md = markdown(&report);
     println!("{md}");
     if args.write_md {
-        write_section(&args.md_file, &md)?;
+        write_section(&args.md_file, BEGIN, END, &md)?;
         eprintln!("compare: wrote the section in {}", args.md_file.display());
     }
     eprintln!("compare: raw results in {}", out.join("results.json").display());
@@ -492,114 +155,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
-}
-
-/// A started server and where it listens.
-struct Started {
-    proc: Proc,
-    base: Url,
-    version: String,
-}
-
-fn start(server: Server, args: &Args, dir: &Path, out: &Path, client: &Client) -> anyhow::Result<Started> {
-    let log = out.join(format!("{}.log", format!("{server:?}").to_lowercase()));
-    match server {
-        Server::Pharos => {
-            let exe = std::env::current_exe().context("locating the pharos binary")?;
-            let data = dir.join("data");
-            let a: Vec<String> = ["server", "--listen", "127.0.0.1:0", "--data-dir"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .chain([data.display().to_string(), "--wal-fsync".into(), "always".into()])
-                .collect();
-            let mut proc = spawn("pharos", &exe, &a, &log)?;
-            let start = Instant::now();
-            let addr = loop {
-                proc.check_alive()?;
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                if let Some(addr) = text
-                    .lines()
-                    .filter(|l| l.contains("listening"))
-                    .find_map(|l| {
-                        l.split_once("address=")
-                            .map(|(_, a)| a.split_whitespace().next().unwrap_or(""))
-                    })
-                    .filter(|a| !a.is_empty())
-                {
-                    break addr.to_owned();
-                }
-                if start.elapsed() > Duration::from_secs(120) {
-                    bail!(
-                        "pharos did not log its address within 120s; end of {}:\n{}",
-                        log.display(),
-                        log_tail(&log)
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            let base = Url::parse(&format!("http://{addr}/")).context("pharos address")?;
-            wait_ready(&mut proc, client, base.join("/-/ready")?.as_str())?;
-            Ok(Started {
-                proc,
-                base,
-                version: pharos_version(),
-            })
-        }
-        Server::Prometheus => {
-            let port = free_port()?;
-            let config = dir.join("prometheus.yml");
-            std::fs::write(&config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n")
-                .context("writing prometheus.yml")?;
-            let a = vec![
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.join("data").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-                "--web.enable-remote-write-receiver".into(),
-                "--web.enable-admin-api".into(),
-            ];
-            let mut proc = spawn("prometheus", &args.prometheus_bin, &a, &log)?;
-            let base = Url::parse(&format!("http://127.0.0.1:{port}/")).context("prometheus address")?;
-            wait_ready(&mut proc, client, base.join("/-/ready")?.as_str())?;
-            Ok(Started {
-                proc,
-                base,
-                version: first_line(&args.prometheus_bin, &["--version"]),
-            })
-        }
-        Server::Influxdb => {
-            let (http, rpc) = (free_port()?, free_port()?);
-            let config = dir.join("influxdb.conf");
-            let d = dir.display();
-            let text = format!(
-                "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\n[meta]\n  dir = \"{d}/meta\"\n\n\
-                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\n\
-                 [monitor]\n  store-enabled = false\n\n[http]\n  enabled = true\n  bind-address = \"127.0.0.1:{http}\"\n  \
-                 log-enabled = false\n\n[continuous_queries]\n  enabled = false\n"
-            );
-            std::fs::write(&config, text).context("writing influxdb.conf")?;
-            let a = vec!["-config".to_owned(), config.display().to_string()];
-            let mut proc = spawn("influxd", &args.influxd_bin, &a, &log)?;
-            let base = Url::parse(&format!("http://127.0.0.1:{http}/")).context("influxdb address")?;
-            wait_ready(&mut proc, client, base.join("/ping")?.as_str())?;
-            let resp = client
-                .post(base.join("/query")?)
-                .form(&[("q", "CREATE DATABASE bench")])
-                .send()
-                .context("creating the influxdb database")?;
-            if !resp.status().is_success() {
-                bail!(
-                    "CREATE DATABASE bench: HTTP {}: {}",
-                    resp.status(),
-                    resp.text().unwrap_or_default()
-                );
-            }
-            Ok(Started {
-                proc,
-                base,
-                version: first_line(&args.influxd_bin, &["version"]),
-            })
-        }
-    }
 }
 
 /// The series every server is asked about: host 0, CPU 0, idle.
@@ -678,10 +233,7 @@ fn verify(server: Server, client: &Client, base: &Url, fleet: &Fleet) -> anyhow:
 
 fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64) -> anyhow::Result<Outcome> {
     // Declared before the server so that it is removed after the server is stopped.
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("pharos-bench-{}-", format!("{server:?}").to_lowercase()))
-        .tempdir()
-        .context("creating a temporary directory")?;
+    let dir = server::temp_dir(server)?;
     let client = Client::builder()
         .timeout(Duration::from_secs(600))
         .build()
@@ -690,7 +242,16 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
         mut proc,
         base,
         version,
-    } = start(server, args, dir.path(), out, &client)?;
+    } = server::start(
+        server,
+        &Binaries {
+            prometheus: &args.prometheus_bin,
+            influxd: &args.influxd_bin,
+        },
+        dir.path(),
+        &out.join(format!("{}.log", server.slug())),
+        &client,
+    )?;
     let pid = proc.pid();
     eprintln!(
         "compare: {} ({version}) ready at {base}, pid {pid}, in {}",
@@ -699,20 +260,7 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
     );
 
     let cpu_before = cpu_ticks(pid)?;
-    let protocol = server.protocol();
-    let url = match server {
-        Server::Influxdb => load::endpoint(&format!("{base}write?db=bench&precision=ms"), protocol)?,
-        _ => load::endpoint(base.as_str(), protocol)?,
-    };
-    let opts = load::Options {
-        name: server.title().to_lowercase(),
-        url,
-        protocol,
-        concurrency: args.workload.concurrency,
-        batch: args.workload.batch,
-        progress_every: Duration::from_secs(10),
-    };
-    let stats = load::run(fleet, &opts)?;
+    let stats = server::send_fleet(server, &base, fleet, &args.workload, Duration::from_secs(10))?;
     proc.check_alive()?;
     let cpu_after = cpu_ticks(pid)?;
     let rss = peak_rss(pid)?;
@@ -774,7 +322,7 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
     let outcome = Outcome {
         server,
         version,
-        protocol,
+        protocol: server.protocol(),
         active_series,
         cpu_seconds,
         peak_rss_bytes: rss,
@@ -807,27 +355,13 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
 const BEGIN: &str = "<!-- pharos bench compare: begin (generated; rerun the command to replace) -->";
 const END: &str = "<!-- pharos bench compare: end -->";
 
-fn gib(b: u64) -> String {
-    format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
-}
-
 fn markdown(r: &Report) -> String {
-    let w = &r.workload;
-    let m = &r.machine;
     let mut s = String::new();
     let _ = writeln!(s, "{BEGIN}");
     let _ = writeln!(s, "## Side by side: Pharos, Prometheus, InfluxDB\n");
     let _ = writeln!(s, "Command: `{}`\n", r.command);
     let _ = writeln!(s, "- Date: {}", r.date);
-    let _ = writeln!(
-        s,
-        "- Machine: {} CPUs (`nproc`), {}, {} memory ({} bytes), Linux {}",
-        m.nproc,
-        m.cpu_model,
-        gib(m.mem_total_bytes),
-        m.mem_total_bytes,
-        m.kernel
-    );
+    let _ = writeln!(s, "{}", r.machine.line());
     let versions: Vec<String> = r
         .results
         .iter()
@@ -837,18 +371,9 @@ fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "- Versions: {}", versions.join("; "));
     let _ = writeln!(
         s,
-        "- Workload: {} hosts × 100 series = {} active series, {} s of data at a {} s interval = {} samples per series, \
-         {} samples per server; batches of {} samples, {} sender threads, seed {}. Pharos and Prometheus receive \
-         remote write 1.0, InfluxDB line protocol (one measurement per metric, field `value`, ms precision).\n",
-        w.hosts,
-        w.series,
-        w.span_seconds,
-        w.interval_seconds,
-        w.samples_per_series,
-        w.samples,
-        w.batch,
-        w.concurrency,
-        w.seed
+        "- Workload: {}. Pharos and Prometheus receive remote write 1.0, InfluxDB line protocol (one \
+         measurement per metric, field `value`, ms precision).\n",
+        r.workload.sentence()
     );
 
     let ok: Vec<&Outcome> = r.results.iter().filter_map(|x| x.as_ref().ok()).collect();
@@ -990,48 +515,4 @@ fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(s, "{END}");
     s
-}
-
-/// Replaces the generated section of `path`, or appends it; creates the file if needed.
-fn write_section(path: &Path, section: &str) -> anyhow::Result<()> {
-    let old = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_owned(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let tail = &old[e + END.len()..];
-            format!("{}{}{}", &old[..b], section.trim_end(), tail)
-        }
-        _ => format!("{}\n{}", old.trim_end_matches('\n').to_owned() + "\n", section),
-    };
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn section_is_replaced_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("B.md");
-        std::fs::write(&p, "# Benchmarks\n\nintro\n").unwrap();
-        write_section(&p, &format!("{BEGIN}\none\n{END}\n")).unwrap();
-        std::fs::write(&p, std::fs::read_to_string(&p).unwrap() + "\n## After\n").unwrap();
-        write_section(&p, &format!("{BEGIN}\ntwo\n{END}\n")).unwrap();
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(
-            text,
-            format!("# Benchmarks\n\nintro\n\n{BEGIN}\ntwo\n{END}\n\n## After\n")
-        );
-    }
-
-    #[test]
-    fn proc_stat_parsing() {
-        let me = std::process::id();
-        assert!(cpu_ticks(me).is_ok());
-        assert!(peak_rss(me).unwrap() > 0);
-    }
 }

@@ -1,6 +1,7 @@
 //! `pharos bench`: a load generator that sends a node_exporter-like fleet to any server speaking
-//! Prometheus remote write or InfluxDB line protocol, and a side-by-side run that starts Pharos,
-//! Prometheus and InfluxDB in turn, sends each the same data and compares CPU, memory and disk.
+//! Prometheus remote write or InfluxDB line protocol, a side-by-side run that starts Pharos,
+//! Prometheus and InfluxDB in turn, sends each the same data and compares CPU, memory and disk, and a
+//! query run that times dashboard queries on Pharos and Prometheus holding the same data.
 //!
 //! A command-line tool, like xtask: errors are `anyhow`, and progress and results go to the terminal
 //! (stderr and stdout), not to `tracing`. It never links the storage engine: servers are measured as
@@ -9,6 +10,9 @@
 mod compare;
 pub mod fleet;
 pub mod load;
+mod query;
+mod report;
+mod server;
 
 use std::time::Duration;
 
@@ -26,9 +30,11 @@ enum Command {
     Load(LoadArgs),
     /// Start Pharos, Prometheus and InfluxDB one after another, send each the same data, compare them.
     Compare(compare::Args),
+    /// Start Pharos and Prometheus, send both the same data, time dashboard queries on each.
+    Query(query::Args),
 }
 
-/// What both `load` and `compare` generate and how they send it.
+/// What `load`, `compare` and `query` generate and how they send it.
 #[derive(clap::Args)]
 pub(crate) struct Workload {
     /// Scrape interval of the generated data.
@@ -66,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Load(a) => run_load(a),
         Command::Compare(a) => compare::run(a),
+        Command::Query(a) => query::run(a),
     }
 }
 
@@ -108,6 +115,20 @@ fn run_load(a: LoadArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Creates the results directory and builds the fleet that ends now: the start of every side-by-side run.
+fn prepare(
+    out: &std::path::Path,
+    hosts: usize,
+    w: &Workload,
+) -> anyhow::Result<(std::path::PathBuf, fleet::Fleet)> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let out = out
+        .canonicalize()
+        .with_context(|| format!("resolving {}", out.display()))?;
+    let fleet = fleet::Fleet::new(hosts, millis(w.interval), millis(w.span), now_ms(), w.seed);
+    Ok((out, fleet))
 }
 
 fn millis(d: Duration) -> i64 {

@@ -148,7 +148,8 @@ fn point(p: &Value) -> String {
 fn print_promql(data: &Value) {
     let result = &data["result"];
     match data["resultType"].as_str() {
-        Some("scalar") | Some("string") => println!("{}", point(result)),
+        Some("scalar") => println!("scalar: {}", point(result)),
+        Some("string") => println!("{}", point(result)),
         Some("vector") => {
             for e in result.as_array().into_iter().flatten() {
                 println!("{} => {}", metric(&e["metric"]), point(&e["value"]));

@@ -43,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)
             .context("--retention")?
             .as_millis() as i64;
+        opts.limits.retention_text = v.clone();
     }
     if let Some(v) = &args.out_of_order_window {
         opts.tsdb.head.ooo_window_ms = parse_duration(v)

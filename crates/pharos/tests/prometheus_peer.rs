@@ -8,81 +8,25 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn prometheus_binary() -> Option<&'static str> {
-    let ok = Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if ok.is_ok_and(|s| s.success()) {
-        return Some("prometheus");
-    }
-    assert!(
-        !peers_required(),
-        "PHAROS_REQUIRE_PEERS=1 but Debian's prometheus is not installed"
-    );
-    eprintln!(
-        "NOTICE: prometheus not installed; skipping the real-Prometheus tests (the test command installs it)"
-    );
-    None
-}
-
 type SeriesKey = BTreeMap<String, String>;
-
-struct Prom {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Prom {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts Prometheus scraping itself and Pharos every second and remote-writing to Pharos.
 fn start_prometheus(bin: &str, dir: &Path, pharos_addr: &str) -> Prom {
+    // Prometheus scrapes itself, so its port goes into its config before it starts.
     let port = free_port();
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n\
-             scrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n\
-             \x20 - job_name: pharos\n    static_configs: [{{targets: ['{pharos_addr}']}}]\n\
-             remote_write:\n  - url: http://{pharos_addr}/api/v1/write\n    \
-             queue_config: {{batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}}\n"
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let prom = Prom {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n\
+         scrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n\
+         \x20 - job_name: pharos\n    static_configs: [{{targets: ['{pharos_addr}']}}]\n\
+         remote_write:\n  - url: http://{pharos_addr}/api/v1/write\n    \
+         queue_config: {{batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}}\n"
+    );
+    let prom = Prom::start(bin, dir, port, &config, &[]);
     wait_for_scrapes(&prom, 5.0);
     prom
 }

@@ -67,6 +67,7 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
     match a.op {
         AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
             let mut keep = vec![vec![false; ctx.n]; rows.len()];
+            let mut present: Vec<usize> = Vec::new();
             // The step indexes the parameter and every member's values, not just `keep`.
             #[allow(clippy::needless_range_loop)]
             for i in 0..ctx.n {
@@ -79,14 +80,13 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                     continue;
                 }
                 for (_, members) in &groups {
-                    let mut present: Vec<usize> = members
-                        .iter()
-                        .copied()
-                        .filter(|m| rows[*m].vals[i].is_some())
-                        .collect();
-                    if a.op != AggregateOp::Limitk {
+                    present.clear();
+                    present.extend(members.iter().copied().filter(|m| rows[*m].vals[i].is_some()));
+                    let k = (k as usize).min(present.len());
+                    if a.op != AggregateOp::Limitk && k < present.len() {
+                        // Only which k are on top matters here: partition instead of sorting them all.
                         let top = a.op == AggregateOp::Topk;
-                        present.sort_by(|x, y| {
+                        present.select_nth_unstable_by(k - 1, |x, y| {
                             let (vx, vy) = (
                                 rows[*x].vals[i].unwrap_or(f64::NAN),
                                 rows[*y].vals[i].unwrap_or(f64::NAN),
@@ -94,7 +94,7 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                             order(vx, vy, top)
                         });
                     }
-                    for m in present.into_iter().take(k as usize) {
+                    for m in present.iter().copied().take(k) {
                         keep[m][i] = true;
                     }
                 }

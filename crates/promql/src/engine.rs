@@ -21,7 +21,7 @@ pub struct Options {
     /// Most samples one query may hold in memory at once; past it, that query fails alone.
     pub max_samples: usize,
     pub timeout: Duration,
-    /// Step of subqueries written without one (`x[5m:]`), when the query itself has none.
+    /// Step of subqueries written without one (`x[5m:]`): Prometheus's global evaluation interval.
     pub default_subquery_step_ms: i64,
 }
 
@@ -78,6 +78,16 @@ impl Steps {
         samples: &'s [Sample],
         w: Window,
     ) -> impl Iterator<Item = (i64, &'s [Sample])> + use<'s> {
+        self.window_bounds(samples, w)
+            .map(|(t, lo, hi)| (t, &samples[lo..hi]))
+    }
+
+    /// As [`Steps::windows`], with each window as `lo..hi` indices into `samples`.
+    pub fn window_bounds(
+        self,
+        samples: &[Sample],
+        w: Window,
+    ) -> impl Iterator<Item = (i64, usize, usize)> + use<'_> {
         let (mut lo, mut hi) = (0usize, 0usize);
         (0..self.n).map(move |i| {
             let t = w.at.unwrap_or_else(|| self.ts(i)) - w.offset;
@@ -92,7 +102,7 @@ impl Steps {
             while lo < hi && samples[lo].t <= from {
                 lo += 1;
             }
-            (t, &samples[lo.min(hi)..hi])
+            (t, lo.min(hi), hi)
         })
     }
 }
@@ -250,7 +260,7 @@ impl Ctx<'_> {
 
     pub fn check_deadline(&self) -> Result<()> {
         if Instant::now() > self.deadline {
-            return Err(Error::Timeout("query evaluation".into()));
+            return Err(Error::Timeout("expression evaluation".into()));
         }
         Ok(())
     }
@@ -471,12 +481,9 @@ impl Ctx<'_> {
 
     fn subquery(&self, sq: &syn::Subquery) -> Result<(Vec<RangeRow>, Window)> {
         let at = self.resolve_at(sq.at);
-        let step = sq.step.unwrap_or(if self.is_range_like() {
-            self.step
-        } else {
-            self.opts.default_subquery_step_ms
-        });
-        let step = step.max(1);
+        // Without a step, Prometheus uses its global evaluation interval, in instant and range queries
+        // alike: never the query's own step.
+        let step = sq.step.unwrap_or(self.opts.default_subquery_step_ms).max(1);
         let first = self.ref_time(0, sq.offset, at);
         let last = self.ref_time(self.n - 1, sq.offset, at);
         // Inner steps are multiples of the step from the epoch, strictly after the earliest window start.
@@ -515,11 +522,6 @@ impl Ctx<'_> {
             })
             .collect();
         Ok((out, w))
-    }
-
-    /// Range queries give subqueries without a step the query's own step.
-    fn is_range_like(&self) -> bool {
-        self.n > 1 || self.is_range
     }
 
     /// For each step, the slice of `samples` in its window.

@@ -534,18 +534,34 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     let deadline = ctx.deadline;
     let eval_row = |r: &RangeRow, buf: &mut Vec<f64>| -> Result<Option<Row>> {
         if std::time::Instant::now() > deadline {
-            return Err(Error::Timeout("query evaluation".into()));
+            return Err(Error::Timeout("expression evaluation".into()));
         }
         let mut vals = vec![None; steps.n];
-        for (i, (t, win)) in steps.windows(&r.samples, w).enumerate() {
-            if win.is_empty() {
+        // Where a counter dropped (index of the sample after the drop), found once per series rather
+        // than once per step.
+        let resets: Vec<usize> = if matches!(name, "rate" | "increase") {
+            (1..r.samples.len())
+                .filter(|j| r.samples[*j].v < r.samples[j - 1].v)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (i, (t, lo, hi)) in steps.window_bounds(&r.samples, w).enumerate() {
+            if lo == hi {
                 continue;
             }
+            let win = &r.samples[lo..hi];
             let s = |k: usize| scalars.get(k).map_or(f64::NAN, |v| v[i]);
             vals[i] = match name {
-                "rate" | "increase" | "delta" => {
-                    kernels::extrapolated_rate(win, t - w.range, t, name != "delta", name == "rate")
+                "rate" | "increase" => {
+                    let from = resets.partition_point(|j| *j <= lo);
+                    let terms = resets[from..]
+                        .iter()
+                        .take_while(|j| **j < hi)
+                        .map(|j| r.samples[j - 1].v);
+                    kernels::extrapolated_rate_with_resets(win, terms, t - w.range, t, true, name == "rate")
                 }
+                "delta" => kernels::extrapolated_rate(win, t - w.range, t, false, false),
                 "irate" => kernels::instant_rate(win, true),
                 "idelta" => kernels::instant_rate(win, false),
                 "deriv" => kernels::deriv(win),

@@ -30,16 +30,30 @@ pub fn extrapolated_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
+    let resets = samples.windows(2).filter(|w| w[1].v < w[0].v).map(|w| w[0].v);
+    extrapolated_rate_with_resets(samples, resets, range_start, range_end, is_counter, is_rate)
+}
+
+/// [`extrapolated_rate`] with the counter-reset corrections supplied by the caller: for each pair of
+/// consecutive samples in the window where the value dropped, the value before the drop, in time
+/// order. A caller sliding a window over one series finds the resets once instead of at every step;
+/// the sum is taken in the same order, so the result is the same to the bit.
+pub fn extrapolated_rate_with_resets(
+    samples: &[Sample],
+    resets: impl Iterator<Item = f64>,
+    range_start: i64,
+    range_end: i64,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
     let (first, last) = match samples {
         [first, .., last] => (*first, *last),
         _ => return None,
     };
     let mut result = last.v - first.v;
     if is_counter {
-        for w in samples.windows(2) {
-            if w[1].v < w[0].v {
-                result += w[0].v;
-            }
+        for r in resets {
+            result += r;
         }
     }
 

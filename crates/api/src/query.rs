@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -46,6 +47,7 @@ fn parse_duration_param(s: &str) -> Option<i64> {
 
 fn engine(st: &ApiState, p: &Params) -> Result<Engine, ApiError> {
     let mut opts = Options {
+        cancel: Some(Arc::new(AtomicBool::new(false))),
         timeout: st.limits.query_timeout,
         max_samples: st.limits.max_query_samples,
         ..Options::default()
@@ -74,13 +76,27 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Raises the engine's cancel flag when dropped before `disarm`: axum drops a handler's future when the
+/// client disconnects, and the query running on the blocking pool then stops at its next check.
+struct CancelOnDrop(Option<Arc<AtomicBool>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Runs an evaluation on the blocking pool and maps its errors; parse errors name the parameter.
 async fn evaluate(
+    cancel: Arc<AtomicBool>,
     f: impl FnOnce() -> promql::Result<QueryResult> + Send + 'static,
 ) -> Result<QueryResult, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
+    let mut guard = CancelOnDrop(Some(cancel));
+    let res = tokio::task::spawn_blocking(f).await;
+    guard.0 = None;
+    res.map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| match e {
             promql::Error::BadData(m) => ApiError::bad_data(format!("invalid parameter \"query\": {m}")),
             other => query_error(other),
@@ -94,7 +110,8 @@ pub async fn query(State(st): State<Arc<ApiState>>, req: Request) -> Result<Resp
     let limit = p.limit()?;
     let engine = engine(&st, &p)?;
     let db = st.db.clone();
-    let res = evaluate(move || engine.instant(db.as_ref(), &q, t)).await?;
+    let cancel = engine.opts.cancel.clone().unwrap_or_default();
+    let res = evaluate(cancel, move || engine.instant(db.as_ref(), &q, t)).await?;
     Ok(render(res, limit))
 }
 
@@ -127,7 +144,8 @@ pub async fn query_range(State(st): State<Arc<ApiState>>, req: Request) -> Resul
     let limit = p.limit()?;
     let engine = engine(&st, &p)?;
     let db = st.db.clone();
-    let res = evaluate(move || engine.range(db.as_ref(), &q, start, end, step)).await?;
+    let cancel = engine.opts.cancel.clone().unwrap_or_default();
+    let res = evaluate(cancel, move || engine.range(db.as_ref(), &q, start, end, step)).await?;
     Ok(render(res, limit))
 }
 

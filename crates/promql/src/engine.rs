@@ -23,6 +23,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Step of subqueries written without one (`x[5m:]`): Prometheus's global evaluation interval.
     pub default_subquery_step_ms: i64,
+    /// Set by the caller to stop the query early (its client went away); the query then fails with
+    /// [`Error::Canceled`].
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for Options {
@@ -32,7 +35,31 @@ impl Default for Options {
             max_samples: 50_000_000,
             timeout: Duration::from_secs(120),
             default_subquery_step_ms: 60 * 1000,
+            cancel: None,
         }
+    }
+}
+
+/// When a query stops early: its deadline, and the caller's cancel flag.
+#[derive(Debug, Clone)]
+pub(crate) struct Stop {
+    pub deadline: Instant,
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Stop {
+    pub fn check(&self) -> Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Error::Canceled);
+        }
+        if Instant::now() > self.deadline {
+            return Err(Error::Timeout("expression evaluation".into()));
+        }
+        Ok(())
     }
 }
 
@@ -140,7 +167,7 @@ pub(crate) struct Ctx<'a> {
     pub query_end: i64,
     pub query_step: i64,
     pub opts: &'a Options,
-    pub deadline: Instant,
+    pub stop: &'a Stop,
     pub samples: &'a Cell<usize>,
     pub notes: &'a RefCell<Notes>,
     /// Whether this is the outermost range query (for the `sort` warning).
@@ -204,6 +231,10 @@ impl Engine {
     ) -> Result<QueryResult> {
         let samples = Cell::new(0);
         let notes = RefCell::new(Notes::default());
+        let stop = Stop {
+            deadline: Instant::now() + self.opts.timeout,
+            cancel: self.opts.cancel.clone(),
+        };
         let n = ((end - start) / step.max(1)) as usize + 1;
         let ctx = Ctx {
             store,
@@ -215,7 +246,7 @@ impl Engine {
             query_end: end,
             query_step: if is_range { step } else { 0 },
             opts: &self.opts,
-            deadline: Instant::now() + self.opts.timeout,
+            stop: &stop,
             samples: &samples,
             notes: &notes,
             is_range,
@@ -259,10 +290,7 @@ impl Ctx<'_> {
     }
 
     pub fn check_deadline(&self) -> Result<()> {
-        if Instant::now() > self.deadline {
-            return Err(Error::Timeout("expression evaluation".into()));
-        }
-        Ok(())
+        self.stop.check()
     }
 
     /// Reads from the store within what is left of the query's sample budget, which the store stops
@@ -340,7 +368,7 @@ impl Ctx<'_> {
             query_end: self.query_end,
             query_step: self.query_step,
             opts: self.opts,
-            deadline: self.deadline,
+            stop: self.stop,
             samples: self.samples,
             notes: self.notes,
             is_range: false,

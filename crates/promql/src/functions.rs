@@ -531,11 +531,9 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let steps = ctx.steps();
-    let deadline = ctx.deadline;
+    let stop = ctx.stop;
     let eval_row = |r: &RangeRow, buf: &mut Vec<f64>| -> Result<Option<Row>> {
-        if std::time::Instant::now() > deadline {
-            return Err(Error::Timeout("expression evaluation".into()));
-        }
+        stop.check()?;
         let mut vals = vec![None; steps.n];
         // Where a counter dropped (index of the sample after the drop), found once per series rather
         // than once per step.

@@ -55,22 +55,35 @@ impl<'a> BitReader<'a> {
     }
 
     pub fn bit(&mut self) -> Result<bool> {
-        let byte = *self
-            .buf
-            .get(self.pos / 8)
-            .ok_or(Error::Corrupt("chunk ends early".into()))?;
+        let byte = *self.buf.get(self.pos / 8).ok_or_else(ends_early)?;
         let b = byte & (0x80 >> (self.pos % 8)) != 0;
         self.pos += 1;
         Ok(b)
     }
 
-    pub fn bits(&mut self, mut n: u8) -> Result<u64> {
+    pub fn bits(&mut self, n: u8) -> Result<u64> {
+        if n == 0 {
+            return Ok(0);
+        }
+        // Fast path: the bits lie within the next eight bytes, read as one big-endian word.
+        let (byte, off) = (self.pos / 8, (self.pos % 8) as u32);
+        if u32::from(n) + off <= 64
+            && let Some(word) = self.buf.get(byte..byte + 8)
+        {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let v = (u64::from_be_bytes(w) << off) >> (64 - u32::from(n));
+            self.pos += usize::from(n);
+            return Ok(v);
+        }
+        self.bits_slow(n)
+    }
+
+    /// Byte by byte, near the end of the buffer or for reads spanning nine bytes.
+    fn bits_slow(&mut self, mut n: u8) -> Result<u64> {
         let mut v = 0u64;
         while n > 0 {
-            let byte = *self
-                .buf
-                .get(self.pos / 8)
-                .ok_or(Error::Corrupt("chunk ends early".into()))?;
+            let byte = *self.buf.get(self.pos / 8).ok_or_else(ends_early)?;
             let off = (self.pos % 8) as u8;
             let avail = 8 - off;
             let take = avail.min(n);
@@ -85,6 +98,10 @@ impl<'a> BitReader<'a> {
         }
         Ok(v)
     }
+}
+
+fn ends_early() -> Error {
+    Error::Corrupt("chunk ends early".into())
 }
 
 pub fn zigzag(v: i64) -> u64 {
@@ -114,7 +131,7 @@ pub fn get_uvarint(buf: &[u8], pos: &mut usize) -> Result<u64> {
     loop {
         let b = *buf
             .get(*pos)
-            .ok_or(Error::Corrupt("varint runs past the end".into()))?;
+            .ok_or_else(|| Error::Corrupt("varint runs past the end".into()))?;
         *pos += 1;
         if shift == 63 && b > 1 {
             return Err(Error::Corrupt("varint overflows 64 bits".into()));

@@ -247,7 +247,7 @@ pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u
             REC_BATCH if version == 3 => {
                 let table = symbols
                     .as_deref()
-                    .ok_or(Error::Corrupt("series before the symbol table".into()))?;
+                    .ok_or_else(|| Error::Corrupt("series before the symbol table".into()))?;
                 let before = series;
                 series += load_batch(head, p, table)?;
                 if before / 100_000 != series / 100_000 {
@@ -259,7 +259,7 @@ pub fn load(head: &Head, path: &Path, mut progress: impl FnMut(u64)) -> Result<u
                     Some(
                         symbols
                             .as_deref()
-                            .ok_or(Error::Corrupt("series before the symbol table".into()))?,
+                            .ok_or_else(|| Error::Corrupt("series before the symbol table".into()))?,
                     )
                 } else {
                     None
@@ -296,7 +296,7 @@ fn load_batch(head: &Head, p: &[u8], table: &[String]) -> Result<u64> {
         table
             .get(i as usize)
             .map(String::as_str)
-            .ok_or(Error::Corrupt(format!("symbol {i} out of range")))
+            .ok_or_else(|| Error::Corrupt(format!("symbol {i} out of range")))
     };
     let (mut id, mut max_t, mut prev) = (0u32, 0i64, Vec::<(u64, u64)>::new());
     for _ in 0..count {
@@ -304,10 +304,10 @@ fn load_batch(head: &Head, p: &[u8], table: &[String]) -> Result<u64> {
         id = u32::try_from(delta)
             .ok()
             .and_then(|d| id.checked_add(d))
-            .ok_or(Error::Corrupt(format!("series id {id} + {delta} out of range")))?;
+            .ok_or_else(|| Error::Corrupt(format!("series id {id} + {delta} out of range")))?;
         let mask = p
             .get(pos..pos + prev.len().div_ceil(8))
-            .ok_or(Error::Corrupt("label bitmap runs past the end".into()))?;
+            .ok_or_else(|| Error::Corrupt("label bitmap runs past the end".into()))?;
         pos += mask.len();
         let mut pairs: Vec<(u64, u64)> = prev
             .iter()
@@ -346,7 +346,7 @@ fn load_batch(head: &Head, p: &[u8], table: &[String]) -> Result<u64> {
             let data = pos
                 .checked_add(len)
                 .and_then(|end| p.get(pos..end))
-                .ok_or(Error::Corrupt("chunk runs past the end".into()))?;
+                .ok_or_else(|| Error::Corrupt("chunk runs past the end".into()))?;
             pos += len;
             let min_t = chunk::first_time(data)?;
             let chunk_max_t = span.map_or(max_t, |d| min_t.wrapping_add(d as i64));
@@ -389,7 +389,7 @@ fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> 
                     table
                         .get(i)
                         .cloned()
-                        .ok_or(Error::Corrupt(format!("symbol {i} out of range")))
+                        .ok_or_else(|| Error::Corrupt(format!("symbol {i} out of range")))
                 };
                 let name = sym()?;
                 let value = sym()?;
@@ -409,7 +409,7 @@ fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> 
         let data = pos
             .checked_add(len)
             .and_then(|end| p.get(pos..end))
-            .ok_or(Error::Corrupt("chunk runs past the end".into()))?;
+            .ok_or_else(|| Error::Corrupt("chunk runs past the end".into()))?;
         pos += len;
         g.sealed.push(SealedChunk {
             min_t,
@@ -421,7 +421,7 @@ fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> 
     let open = pos
         .checked_add(len)
         .and_then(|end| p.get(pos..end))
-        .ok_or(Error::Corrupt("open chunk runs past the end".into()))?;
+        .ok_or_else(|| Error::Corrupt("open chunk runs past the end".into()))?;
     pos += len;
     let mut samples = Vec::new();
     if !open.is_empty() {

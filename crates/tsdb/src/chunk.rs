@@ -291,10 +291,10 @@ fn encode_decimal(samples: &[Sample]) -> Option<Vec<u8>> {
 fn decode_decimal(body: &[u8], count: usize, out: &mut Vec<Sample>) -> Result<()> {
     let (&k, rest) = body
         .split_first()
-        .ok_or(Error::Corrupt("decimal chunk: missing scale".into()))?;
+        .ok_or_else(|| Error::Corrupt("decimal chunk: missing scale".into()))?;
     let (&mode, rest) = rest
         .split_first()
-        .ok_or(Error::Corrupt("decimal chunk: missing mode".into()))?;
+        .ok_or_else(|| Error::Corrupt("decimal chunk: missing mode".into()))?;
     if k > 12 || mode > 1 {
         return Err(Error::Corrupt(format!(
             "decimal chunk: bad scale {k} or mode {mode}"

@@ -1,6 +1,6 @@
-//! Sealed head chunks out of RAM: appended to files under `chunks_head/` and read back through mmap once
-//! a file is full (with `pread` before that), so the head's memory follows the number of active series,
-//! not the length of their history.
+//! Sealed head chunks out of RAM: appended to files under `chunks_head/` and read back through a map of
+//! each file taken when it is created, so the head's memory follows the number of active series, not the
+//! length of their history.
 //!
 //! These files are a cache of memory, not a source of truth: checkpoints and the WAL hold the data, so
 //! the files are never fsynced, are wiped when the database opens, and a file is deleted as soon as no
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapOptions};
 use model::Sample;
 use parking_lot::Mutex;
 use tracing::warn;
@@ -26,7 +26,7 @@ const FILE_SIZE: u64 = 64 << 20;
 pub struct ChunkFile {
     path: PathBuf,
     file: File,
-    /// Set when the file is full; from then on reads go through the map.
+    /// The whole file as it will be when full; empty only if mapping failed (reads then use pread).
     map: OnceLock<Mmap>,
 }
 
@@ -68,13 +68,8 @@ impl ChunkBytes {
             ChunkBytes::Mem(b) => Ok(f(b)),
             ChunkBytes::Disk { file, offset, len } => {
                 let (start, end) = (*offset as usize, *offset as usize + *len as usize);
-                if let Some(map) = file.map.get() {
-                    let bytes = map.get(start..end).ok_or_else(|| {
-                        Error::Corrupt(format!(
-                            "head chunk {start}..{end} past the end of {}",
-                            file.path.display()
-                        ))
-                    })?;
+                // A chunk larger than the map (only possible with tiny test files) is read with pread.
+                if let Some(bytes) = file.map.get().and_then(|m| m.get(start..end)) {
                     return Ok(f(bytes));
                 }
                 let mut buf = vec![0u8; *len as usize];
@@ -170,18 +165,7 @@ impl ChunkStore {
             .as_ref()
             .is_none_or(|a| a.size + data.len() as u64 > self.file_size)
         {
-            if let Some(full) = active.take() {
-                // SAFETY: a full file is never written again; it is deleted only when the last chunk
-                // referring to it (and with it this map) is dropped.
-                match unsafe { Mmap::map(&full.file.file) } {
-                    Ok(m) => {
-                        let _ = full.file.map.set(m);
-                    }
-                    Err(e) => {
-                        warn!(file = %full.file.path.display(), error = %e, "cannot mmap head chunk file; reading it with pread")
-                    }
-                }
-            }
+            active.take();
             let path = dir.join(format!("{:06}", self.next.fetch_add(1, Ordering::Relaxed)));
             let file = OpenOptions::new()
                 .create_new(true)
@@ -189,18 +173,28 @@ impl ChunkStore {
                 .write(true)
                 .open(&path)
                 .map_err(Error::io("create head chunk file", &path))?;
+            // The file is mapped at once for its whole future size, so reads never need a syscall,
+            // even while it is still being written (writes and the map share the page cache).
+            // SAFETY: only bytes already written (below `size`) are ever read through the map, so no
+            // page past the end of the file is touched; the file only grows while mapped, and it is
+            // deleted only when the last chunk referring to it (and with it this map) is dropped.
+            let map = OnceLock::new();
+            match unsafe { MmapOptions::new().len(self.file_size as usize).map(&file) } {
+                Ok(m) => {
+                    let _ = map.set(m);
+                }
+                Err(e) => {
+                    warn!(file = %path.display(), error = %e, "cannot mmap head chunk file; reading it with pread")
+                }
+            }
             *active = Some(Active {
-                file: Arc::new(ChunkFile {
-                    path,
-                    file,
-                    map: OnceLock::new(),
-                }),
+                file: Arc::new(ChunkFile { path, file, map }),
                 size: 0,
             });
         }
         let a = active
             .as_mut()
-            .ok_or(Error::Invalid("no active head chunk file".into()))?;
+            .ok_or_else(|| Error::Invalid("no active head chunk file".into()))?;
         a.file
             .file
             .write_all_at(data, a.size)

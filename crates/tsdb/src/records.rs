@@ -15,7 +15,7 @@ pub fn get_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a str> {
     let end = pos
         .checked_add(len)
         .filter(|e| *e <= buf.len())
-        .ok_or(Error::Corrupt("string runs past the end".into()))?;
+        .ok_or_else(|| Error::Corrupt("string runs past the end".into()))?;
     let s = std::str::from_utf8(&buf[*pos..end]).map_err(|_| Error::Corrupt("string is not utf-8".into()))?;
     *pos = end;
     Ok(s)
@@ -25,7 +25,7 @@ pub fn get_f64(buf: &[u8], pos: &mut usize) -> Result<f64> {
     let b: [u8; 8] = buf
         .get(*pos..*pos + 8)
         .and_then(|s| s.try_into().ok())
-        .ok_or(Error::Corrupt("value runs past the end".into()))?;
+        .ok_or_else(|| Error::Corrupt("value runs past the end".into()))?;
     *pos += 8;
     Ok(f64::from_bits(u64::from_le_bytes(b)))
 }

@@ -319,8 +319,6 @@ pub async fn runtimeinfo(State(st): State<Arc<ApiState>>) -> Response {
     let start_ms = start
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let mut t = String::new();
-    push_time(&mut t, start_ms);
     success(
         json!({
             "startTime": crate::time::format_rfc3339(start_ms),

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
 use crate::load::{self, Protocol};
-use crate::report::{Machine, WorkloadFacts, command_line, date, machine, write_section};
+use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head, write_section};
 use crate::server::{self, Binaries, Server, Started, clock_ticks, cpu_ticks, peak_rss};
 
 #[derive(clap::Args)]
@@ -356,19 +356,20 @@ const BEGIN: &str = "<!-- pharos bench compare: begin (generated; rerun the comm
 const END: &str = "<!-- pharos bench compare: end -->";
 
 fn markdown(r: &Report) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{BEGIN}");
-    let _ = writeln!(s, "## Side by side: Pharos, Prometheus, InfluxDB\n");
-    let _ = writeln!(s, "Command: `{}`\n", r.command);
-    let _ = writeln!(s, "- Date: {}", r.date);
-    let _ = writeln!(s, "{}", r.machine.line());
     let versions: Vec<String> = r
         .results
         .iter()
         .filter_map(|x| x.as_ref().ok())
         .map(|o| format!("{}: `{}`", o.server.title(), o.version))
         .collect();
-    let _ = writeln!(s, "- Versions: {}", versions.join("; "));
+    let mut s = section_head(
+        BEGIN,
+        "Side by side: Pharos, Prometheus, InfluxDB",
+        &r.command,
+        &r.date,
+        &r.machine,
+        &versions,
+    );
     let _ = writeln!(
         s,
         "- Workload: {}. Pharos and Prometheus receive remote write 1.0, InfluxDB line protocol (one \

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
-use crate::report::{Machine, WorkloadFacts, command_line, date, machine, write_section};
+use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head, write_section};
 use crate::server::{self, Binaries, Proc, Server, Started, clock_ticks, cpu_ticks, peak_rss};
 use crate::{millis, parse_duration};
 
@@ -793,18 +793,19 @@ fn ms(x: f64) -> String {
 }
 
 fn markdown(r: &Report) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{BEGIN}");
-    let _ = writeln!(s, "## Query latency: Pharos and Prometheus\n");
-    let _ = writeln!(s, "Command: `{}`\n", r.command);
-    let _ = writeln!(s, "- Date: {}", r.date);
-    let _ = writeln!(s, "{}", r.machine.line());
     let versions: Vec<String> = r
         .servers
         .iter()
         .map(|f| format!("{}: `{}`", f.server.title(), f.version))
         .collect();
-    let _ = writeln!(s, "- Versions: {}", versions.join("; "));
+    let mut s = section_head(
+        BEGIN,
+        "Query latency: Pharos and Prometheus",
+        &r.command,
+        &r.date,
+        &r.machine,
+        &versions,
+    );
     let _ = writeln!(
         s,
         "- Data: {}; the same samples sent to both servers by remote write 1.0, every one acknowledged.",

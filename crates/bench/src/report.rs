@@ -32,6 +32,22 @@ impl Machine {
     }
 }
 
+/// The opening of a generated section: the begin marker, the title, and the facts every run lists.
+pub(crate) fn section_head(
+    begin: &str,
+    title: &str,
+    command: &str,
+    date: &str,
+    machine: &Machine,
+    versions: &[String],
+) -> String {
+    format!(
+        "{begin}\n## {title}\n\nCommand: `{command}`\n\n- Date: {date}\n{}\n- Versions: {}\n",
+        machine.line(),
+        versions.join("; ")
+    )
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct WorkloadFacts {
     pub(crate) hosts: usize,

@@ -18,18 +18,23 @@ pub struct ParseError {
 pub type Result<T, E = ParseError> = std::result::Result<T, E>;
 
 impl ParseError {
-    /// 1-based line and column of the error's start. As in Prometheus, the column counts bytes
-    /// from the start of the line, not characters.
+    /// 1-based line and column of the error's start (see [`line_col`]).
     pub fn line_col(&self) -> (usize, usize) {
-        let start = self.pos.start.min(self.query.len());
-        let upto = &self.query.as_bytes()[..start];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = match upto.iter().rposition(|&b| b == b'\n') {
-            Some(nl) => start - nl,
-            None => start + 1,
-        };
-        (line, col)
+        line_col(&self.query, self.pos.start)
     }
+}
+
+/// 1-based line and column of byte `offset` in `query`, as Prometheus reports positions in errors and
+/// annotations: the column counts bytes from the start of the line, not characters.
+pub fn line_col(query: &str, offset: usize) -> (usize, usize) {
+    let start = offset.min(query.len());
+    let upto = &query.as_bytes()[..start];
+    let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = match upto.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => start - nl,
+        None => start + 1,
+    };
+    (line, col)
 }
 
 impl fmt::Display for ParseError {

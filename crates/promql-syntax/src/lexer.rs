@@ -307,6 +307,20 @@ impl Lexer<'_> {
         self.peek().is_some_and(|c| valid.contains(c))
     }
 
+    /// A parenthesis, tracking the nesting depth (both lexer states that allow them share this).
+    fn paren(&mut self, c: char) -> Step {
+        if c == '(' {
+            self.paren_depth += 1;
+            return self.emit(Kind::LParen);
+        }
+        let tok = self.emit(Kind::RParen);
+        self.paren_depth -= 1;
+        if self.paren_depth < 0 {
+            return Err("unexpected right parenthesis ')'".into());
+        }
+        tok
+    }
+
     fn emit(&mut self, kind: Kind) -> Step {
         let tok = Token {
             kind,
@@ -455,18 +469,7 @@ impl Lexer<'_> {
                     )),
                 }
             }
-            '(' => {
-                self.paren_depth += 1;
-                self.emit(Kind::LParen)
-            }
-            ')' => {
-                let tok = self.emit(Kind::RParen);
-                self.paren_depth -= 1;
-                if self.paren_depth < 0 {
-                    return Err("unexpected right parenthesis ')'".into());
-                }
-                tok
-            }
+            '(' | ')' => self.paren(r),
             '{' => {
                 self.brace_open = true;
                 self.state = State::InsideBraces;
@@ -568,18 +571,7 @@ impl Lexer<'_> {
                 self.got_colon = true;
                 tok
             }
-            '(' => {
-                self.paren_depth += 1;
-                self.emit(Kind::LParen)
-            }
-            ')' => {
-                let tok = self.emit(Kind::RParen);
-                self.paren_depth -= 1;
-                if self.paren_depth < 0 {
-                    return Err("unexpected right parenthesis ')'".into());
-                }
-                tok
-            }
+            '(' | ')' => self.paren(r),
             c if is_space(c) => {
                 self.skip_spaces();
                 Ok(None)

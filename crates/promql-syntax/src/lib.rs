@@ -22,7 +22,7 @@ mod printer;
 mod quote;
 
 pub use ast::*;
-pub use error::{ParseError, Result};
+pub use error::{ParseError, Result, line_col};
 pub use parser::{ParseOptions, parse, parse_with};
 pub use printer::pretty;
 

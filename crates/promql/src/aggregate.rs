@@ -147,7 +147,7 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                 Some(Val::Str(s)) => s.clone(),
                 _ => return Err(exec("count_values needs a string parameter")),
             };
-            if !valid_label_name(&label) {
+            if label.is_empty() {
                 return Err(exec(format!("invalid label name {label:?}")));
             }
             let mut out: Vec<Row> = Vec::new();
@@ -260,8 +260,4 @@ fn ratio_hash(l: &Labels) -> f64 {
         }
     }
     (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-pub(crate) fn valid_label_name(s: &str) -> bool {
-    !s.is_empty() && std::str::from_utf8(s.as_bytes()).is_ok()
 }

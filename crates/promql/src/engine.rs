@@ -296,39 +296,30 @@ impl Ctx<'_> {
     /// Reads from the store within what is left of the query's sample budget, which the store stops
     /// at, so an oversized query never holds more than its budget.
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<storage::Series>> {
-        let left = self.opts.max_samples.saturating_sub(self.samples.get());
+        let max = self.opts.max_samples;
+        let too_many = || exec(storage::too_many_samples(max));
+        let left = max.saturating_sub(self.samples.get());
         let series = self
             .store
             .select_limited(start, end, matchers, left)
             .map_err(|e| match e {
-                storage::Error::LimitExceeded(_) => exec(format!(
-                    "query processing would load too many samples into memory in query execution (limit {})",
-                    self.opts.max_samples
-                )),
+                storage::Error::LimitExceeded(_) => too_many(),
                 e => Error::from(e),
             })?;
-        self.take_samples(series.iter().map(|s| s.samples.len()).sum())?;
-        Ok(series)
-    }
-
-    /// Counts `n` more samples against the query's budget.
-    pub fn take_samples(&self, n: usize) -> Result<()> {
-        let total = self.samples.get().saturating_add(n);
+        let total = self
+            .samples
+            .get()
+            .saturating_add(series.iter().map(|s| s.samples.len()).sum());
         self.samples.set(total);
-        if total > self.opts.max_samples {
-            return Err(exec(format!(
-                "query processing would load too many samples into memory in query execution (limit {})",
-                self.opts.max_samples
-            )));
+        if total > max {
+            return Err(too_many());
         }
-        Ok(())
+        Ok(series)
     }
 
     /// `(line:col)` of a node, as Prometheus appends to annotations.
     pub fn at_pos(&self, pos: syn::Pos) -> String {
-        let upto = &self.query[..pos.start.min(self.query.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let (line, col) = syn::line_col(self.query, pos.start);
         format!("({line}:{col})")
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use model::{Labels, METRIC_NAME, Sample};
+use model::{Labels, METRIC_NAME};
 use promql_syntax::{Call, Expr};
 use regex::Regex;
 
@@ -356,7 +356,7 @@ fn label_replace(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
         let value = r.labels.get(&src).unwrap_or("");
         if let Some(caps) = re.captures(value) {
             let mut res = String::new();
-            caps.expand(&go_template(&repl), &mut res);
+            caps.expand(&repl, &mut res);
             r.labels = set_label(&r.labels, &dst, &res);
             if dst == METRIC_NAME {
                 r.drop_name = false;
@@ -365,12 +365,6 @@ fn label_replace(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
         out.push(r);
     }
     Ok(Val::Vector(crate::engine::merge_rows(out)?))
-}
-
-/// Go's `$1`/`${1}`/`$name` template syntax as the regex crate reads it: `$1x` means group `1x` in
-/// both, so only escaping differs (`$$`), which both share.
-fn go_template(s: &str) -> String {
-    s.to_owned()
 }
 
 fn label_join(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
@@ -637,9 +631,4 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
         }
     }
     Ok(Val::Vector(out))
-}
-
-#[allow(dead_code)]
-fn samples_of(r: &RangeRow) -> &[Sample] {
-    &r.samples
 }

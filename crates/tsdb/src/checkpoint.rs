@@ -13,7 +13,7 @@ use crate::bits::{get_uvarint, get_varint, put_uvarint, put_varint};
 use crate::chunk;
 use crate::error::{Error, Result};
 use crate::head::{Head, SealedChunk};
-use crate::records::{get_f64, get_labels, get_str, put_str};
+use crate::records::{get_bytes, get_f64, get_labels, get_str, put_str};
 use crate::wal::{self, ReadStats};
 
 /// Version 1: series records carry their labels as strings.
@@ -342,12 +342,7 @@ fn load_batch(head: &Head, p: &[u8], table: &[String]) -> Result<u64> {
             } else {
                 Some(get_uvarint(p, &mut pos)?)
             };
-            let len = get_uvarint(p, &mut pos)? as usize;
-            let data = pos
-                .checked_add(len)
-                .and_then(|end| p.get(pos..end))
-                .ok_or_else(|| Error::Corrupt("chunk runs past the end".into()))?;
-            pos += len;
+            let data = get_bytes(p, &mut pos, "chunk")?;
             let min_t = chunk::first_time(data)?;
             let chunk_max_t = span.map_or(max_t, |d| min_t.wrapping_add(d as i64));
             if chunk_max_t < min_t {
@@ -405,24 +400,14 @@ fn load_series(head: &Head, p: &[u8], symbols: Option<&[String]>) -> Result<()> 
     for _ in 0..nsealed.min(p.len()) {
         let min_t = get_varint(p, &mut pos)?;
         let max_t = get_varint(p, &mut pos)?;
-        let len = get_uvarint(p, &mut pos)? as usize;
-        let data = pos
-            .checked_add(len)
-            .and_then(|end| p.get(pos..end))
-            .ok_or_else(|| Error::Corrupt("chunk runs past the end".into()))?;
-        pos += len;
+        let data = get_bytes(p, &mut pos, "chunk")?;
         g.sealed.push(SealedChunk {
             min_t,
             max_t,
             data: head.chunks.put(data.to_vec()),
         });
     }
-    let len = get_uvarint(p, &mut pos)? as usize;
-    let open = pos
-        .checked_add(len)
-        .and_then(|end| p.get(pos..end))
-        .ok_or_else(|| Error::Corrupt("open chunk runs past the end".into()))?;
-    pos += len;
+    let open = get_bytes(p, &mut pos, "open chunk")?;
     let mut samples = Vec::new();
     if !open.is_empty() {
         chunk::decode(open, &mut samples)?;

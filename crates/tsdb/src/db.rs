@@ -435,14 +435,7 @@ impl Db {
         // Keep one and a half block ranges in the head, as Prometheus does, so late samples in the
         // out-of-order window still land in the head.
         let keep_from = (max_t - range - range / 2).div_euclid(range) * range;
-        let lowest = self
-            .head
-            .all_series()
-            .iter()
-            .map(|s| s.data.lock().min_t())
-            .min()
-            .unwrap_or(i64::MAX);
-        if lowest >= keep_from {
+        if self.head.min_time() >= keep_from {
             return Ok(false);
         }
         self.persist_range(keep_from)?;

@@ -10,15 +10,20 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-pub fn get_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a str> {
+/// A `uvarint` length and that many bytes; `what` names them in the error.
+pub fn get_bytes<'a>(buf: &'a [u8], pos: &mut usize, what: &str) -> Result<&'a [u8]> {
     let len = get_uvarint(buf, pos)? as usize;
-    let end = pos
+    let bytes = pos
         .checked_add(len)
-        .filter(|e| *e <= buf.len())
-        .ok_or_else(|| Error::Corrupt("string runs past the end".into()))?;
-    let s = std::str::from_utf8(&buf[*pos..end]).map_err(|_| Error::Corrupt("string is not utf-8".into()))?;
-    *pos = end;
-    Ok(s)
+        .and_then(|end| buf.get(*pos..end))
+        .ok_or_else(|| Error::Corrupt(format!("{what} runs past the end")))?;
+    *pos += len;
+    Ok(bytes)
+}
+
+pub fn get_str<'a>(buf: &'a [u8], pos: &mut usize) -> Result<&'a str> {
+    std::str::from_utf8(get_bytes(buf, pos, "string")?)
+        .map_err(|_| Error::Corrupt("string is not utf-8".into()))
 }
 
 pub fn get_f64(buf: &[u8], pos: &mut usize) -> Result<f64> {

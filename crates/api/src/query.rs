@@ -14,7 +14,7 @@ use promql::{Engine, Options, QueryResult, Value};
 use serde_json::json;
 
 use crate::ApiState;
-use crate::read::{ApiError, Params, success};
+use crate::read::{ApiError, Params, push_json_str, success};
 
 /// Largest `(end − start) / step` of a range query, as in Prometheus: at most 11,001 points per series.
 const MAX_POINTS: i64 = 11_000;
@@ -190,19 +190,15 @@ fn push_value(out: &mut String, v: f64) {
     out.push('"');
 }
 
-fn push_str(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
-}
-
 fn push_labels(out: &mut String, l: &model::Labels) {
     out.push('{');
     for (i, (n, v)) in l.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, n);
+        push_json_str(out, n);
         out.push(':');
-        push_str(out, v);
+        push_json_str(out, v);
     }
     out.push('}');
 }
@@ -227,7 +223,7 @@ fn render(res: QueryResult, limit: usize) -> Response {
             out.push('[');
             push_time(&mut out, t);
             out.push(',');
-            push_str(&mut out, &v);
+            push_json_str(&mut out, &v);
             out.push(']');
         }
         Value::Vector(mut els) => {

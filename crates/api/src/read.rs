@@ -64,6 +64,43 @@ pub(crate) fn success(data: Value, warnings: Vec<String>) -> Response {
     axum::Json(body).into_response()
 }
 
+/// Appends `s` as a JSON string. Most label names and values need no escaping and are copied as
+/// they are; the rest go through serde_json.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
+/// A success envelope whose data is a list of strings, written without building a JSON tree.
+fn success_strings(data: &[String], warnings: &[String]) -> Response {
+    let mut out = String::with_capacity(32 + data.iter().map(|s| s.len() + 3).sum::<usize>());
+    out.push_str("{\"status\":\"success\",\"data\":[");
+    for (i, s) in data.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, s);
+    }
+    out.push(']');
+    if !warnings.is_empty() {
+        out.push_str(",\"warnings\":[");
+        for (i, w) in warnings.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, w);
+        }
+        out.push(']');
+    }
+    out.push('}');
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
 /// Query parameters from the URL and, for form POSTs, the body. Repeated keys (`match[]`) keep all values.
 pub struct Params(Vec<(String, String)>);
 
@@ -211,7 +248,7 @@ pub async fn labels(State(st): State<Arc<ApiState>>, req: Request) -> Result<Res
     }
     let mut warnings = Vec::new();
     let out = truncate(names.into_iter().collect::<Vec<_>>(), p.limit()?, &mut warnings);
-    Ok(success(json!(out), warnings))
+    Ok(success_strings(&out, &warnings))
 }
 
 pub async fn label_values(
@@ -224,16 +261,23 @@ pub async fn label_values(
     let name = unescape_label_name(&name);
     let (start, end) = p.range()?;
     let sets = p.matchers()?;
-    let mut values = std::collections::BTreeSet::new();
-    if sets.is_empty() {
-        values.extend(st.db.label_values(&name, start, end, &[]).map_err(storage_err)?);
-    }
-    for m in &sets {
-        values.extend(st.db.label_values(&name, start, end, m).map_err(storage_err)?);
+    // Each store answer is sorted and distinct; several `match[]` sets are merged the same way.
+    let mut values = if sets.is_empty() {
+        st.db.label_values(&name, start, end, &[]).map_err(storage_err)?
+    } else {
+        let mut all = Vec::new();
+        for m in &sets {
+            all.extend(st.db.label_values(&name, start, end, m).map_err(storage_err)?);
+        }
+        all
+    };
+    if sets.len() > 1 {
+        values.sort_unstable();
+        values.dedup();
     }
     let mut warnings = Vec::new();
-    let out = truncate(values.into_iter().collect::<Vec<_>>(), p.limit()?, &mut warnings);
-    Ok(success(json!(out), warnings))
+    let out = truncate(values, p.limit()?, &mut warnings);
+    Ok(success_strings(&out, &warnings))
 }
 
 /// Decodes Prometheus's `U__` escaping: `_` stays, `__` is `_`, `_HEX_` is a code point.

@@ -146,6 +146,19 @@ impl Symbols {
             .unwrap_or_else(|| Arc::from(""))
     }
 
+    /// The strings of many ids under one lock (an unknown id reads as the empty string).
+    pub fn strings(&self, ids: &[u32]) -> Vec<String> {
+        let inner = self.0.read();
+        ids.iter()
+            .map(|&id| {
+                inner
+                    .strs
+                    .get(id as usize)
+                    .map_or_else(String::new, |s| s.to_string())
+            })
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.0.read().strs.len()
     }
@@ -315,6 +328,10 @@ type SeriesMap = HashMap<u32, SeriesRef, FxBuild>;
 struct Postings {
     by_pair: HashMap<(u32, u32), Vec<u32>, FxBuild>,
     values: HashMap<u32, Vec<u32>, FxBuild>,
+    /// `values` of a label name sorted by string, made on the first lookup and dropped when a value
+    /// comes or goes: dashboards ask for the same label's values again and again, and new values
+    /// are rare.
+    sorted_values: Mutex<HashMap<u32, Arc<[u32]>, FxBuild>>,
     all: Vec<u32>,
 }
 
@@ -507,6 +524,7 @@ impl Head {
                 let key = (pair[0], pair[1]);
                 if !p.by_pair.contains_key(&key) {
                     p.values.entry(pair[0]).or_default().push(pair[1]);
+                    p.sorted_values.get_mut().remove(&pair[0]);
                 }
                 sorted_insert(p.by_pair.entry(key).or_default(), id);
             }
@@ -642,6 +660,7 @@ impl Head {
                     list.retain(|x| x != id);
                     if list.is_empty() {
                         p.by_pair.remove(&(pair[0], pair[1]));
+                        p.sorted_values.get_mut().remove(&pair[0]);
                         if let Some(vals) = p.values.get_mut(&pair[0]) {
                             vals.retain(|v| *v != pair[1]);
                             if vals.is_empty() {
@@ -683,10 +702,23 @@ impl PostingsSource for Head {
         let Some(n) = self.symbols.lookup(name) else {
             return Vec::new();
         };
-        let vals = self.postings.read().values.get(&n).cloned().unwrap_or_default();
-        vals.into_iter()
-            .map(|v| self.symbols.get(v).to_string())
-            .collect()
+        let postings = self.postings.read();
+        let Some(vals) = postings.values.get(&n) else {
+            return Vec::new();
+        };
+        let cached = postings.sorted_values.lock().get(&n).cloned();
+        let sorted = cached.unwrap_or_else(|| {
+            let mut ids = vals.clone();
+            {
+                let syms = self.symbols.0.read();
+                let str_of = |id: u32| syms.strs.get(id as usize).map_or("", |s| s.as_ref());
+                ids.sort_unstable_by(|a, b| str_of(*a).cmp(str_of(*b)));
+            }
+            let ids: Arc<[u32]> = ids.into();
+            postings.sorted_values.lock().insert(n, ids.clone());
+            ids
+        });
+        self.symbols.strings(&sorted)
     }
 
     fn all(&self) -> Vec<u32> {
@@ -729,5 +761,31 @@ mod tests {
             c.memory_bytes_by_label_name[0],
             ("__name__".to_owned(), 3 * 2 + 9)
         );
+    }
+    #[test]
+    fn label_values_stay_sorted_as_values_come_and_go() {
+        use crate::index::PostingsSource;
+        let head = Head::new(HeadOptions::default());
+        let add = |host: &str| {
+            head.get_or_create(&[("__name__", "up"), ("host", host)], |_| {})
+                .unwrap()
+        };
+        for h in ["b", "d", "a"] {
+            add(h);
+        }
+        assert_eq!(head.values("host"), ["a", "b", "d"]);
+        // A new value after the sorted list was made must appear in its place.
+        let c = add("c");
+        assert_eq!(head.values("host"), ["a", "b", "c", "d"]);
+        // An existing value again changes nothing.
+        add("a");
+        assert_eq!(head.values("host"), ["a", "b", "c", "d"]);
+        // Series without data leave the index, and their values with them; "c" keeps a series with data.
+        let mut g = c.data.lock();
+        assert_eq!(head.append(&mut g, 1_000, 1.0, false), Appended::Stored);
+        drop(g);
+        head.gc_empty();
+        assert_eq!(head.values("host"), ["c"]);
+        assert!(head.values("nope").is_empty());
     }
 }

@@ -7,7 +7,7 @@ use storage::Matcher;
 pub trait PostingsSource {
     /// Sorted ids of the series with label `name` = `value`.
     fn postings(&self, name: &str, value: &str) -> Vec<u32>;
-    /// Every value label `name` takes, in any order.
+    /// Every value label `name` takes, in any order (the head returns them sorted).
     fn values(&self, name: &str) -> Vec<String>;
     /// Sorted ids of every series.
     fn all(&self) -> Vec<u32>;

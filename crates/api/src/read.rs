@@ -76,26 +76,26 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     }
 }
 
-/// A success envelope whose data is a list of strings, written without building a JSON tree.
-fn success_strings(data: &[String], warnings: &[String]) -> Response {
-    let mut out = String::with_capacity(32 + data.iter().map(|s| s.len() + 3).sum::<usize>());
-    out.push_str("{\"status\":\"success\",\"data\":[");
-    for (i, s) in data.iter().enumerate() {
+/// Appends `items` as a JSON array of strings.
+fn push_json_strs(out: &mut String, items: &[String]) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_json_str(&mut out, s);
+        push_json_str(out, s);
     }
     out.push(']');
+}
+
+/// A success envelope whose data is a list of strings, written without building a JSON tree.
+fn success_strings(data: &[String], warnings: &[String]) -> Response {
+    let mut out = String::with_capacity(48 + data.iter().map(|s| s.len() + 3).sum::<usize>());
+    out.push_str("{\"status\":\"success\",\"data\":");
+    push_json_strs(&mut out, data);
     if !warnings.is_empty() {
-        out.push_str(",\"warnings\":[");
-        for (i, w) in warnings.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_json_str(&mut out, w);
-        }
-        out.push(']');
+        out.push_str(",\"warnings\":");
+        push_json_strs(&mut out, warnings);
     }
     out.push('}');
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()

@@ -190,6 +190,32 @@ fn push_value(out: &mut String, v: f64) {
     out.push('"');
 }
 
+/// A native histogram as Prometheus's API writes it: count and sum, and each non-empty bucket as
+/// `[boundary rule, lower, upper, count]` (rule 0: open left, closed right; 1: closed left, open right;
+/// 2: open both; 3: closed both), numbers as strings.
+fn push_histogram(out: &mut String, h: &model::FloatHistogram) {
+    out.push_str("{\"count\":");
+    push_value(out, h.count);
+    out.push_str(",\"sum\":");
+    push_value(out, h.sum);
+    let mut first = true;
+    for b in h.iter_buckets().filter(|b| b.count != 0.0) {
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let _ = write!(out, "[{},", b.boundary_rule());
+        push_value(out, b.lower);
+        out.push(',');
+        push_value(out, b.upper);
+        out.push(',');
+        push_value(out, b.count);
+        out.push(']');
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push('}');
+}
+
 fn push_labels(out: &mut String, l: &model::Labels) {
     out.push('{');
     for (i, (n, v)) in l.iter().enumerate() {
@@ -238,10 +264,20 @@ fn render(res: QueryResult, limit: usize) -> Response {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(&mut out, &e.labels);
-                out.push_str(",\"value\":[");
-                push_time(&mut out, e.t);
-                out.push(',');
-                push_value(&mut out, e.v);
+                match &e.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":[");
+                        push_time(&mut out, e.t);
+                        out.push(',');
+                        push_histogram(&mut out, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":[");
+                        push_time(&mut out, e.t);
+                        out.push(',');
+                        push_value(&mut out, e.v);
+                    }
+                }
                 out.push_str("]}");
             }
             out.push(']');
@@ -258,18 +294,36 @@ fn render(res: QueryResult, limit: usize) -> Response {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (k, (t, v)) in s.points.iter().enumerate() {
-                    if k > 0 {
+                // As Prometheus: each list only when the series has points of that kind.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (k, (t, v)) in s.points.iter().enumerate() {
+                        if k > 0 {
+                            out.push(',');
+                        }
+                        out.push('[');
+                        push_time(&mut out, *t);
                         out.push(',');
+                        push_value(&mut out, *v);
+                        out.push(']');
                     }
-                    out.push('[');
-                    push_time(&mut out, *t);
-                    out.push(',');
-                    push_value(&mut out, *v);
                     out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (k, (t, h)) in s.histograms.iter().enumerate() {
+                        if k > 0 {
+                            out.push(',');
+                        }
+                        out.push('[');
+                        push_time(&mut out, *t);
+                        out.push(',');
+                        push_histogram(&mut out, h);
+                        out.push(']');
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
         }

@@ -2,9 +2,11 @@
 //! No IO and no knowledge of how data is stored or transported.
 
 mod error;
+pub mod histogram;
 mod labels;
 
 pub use error::{Error, Result};
+pub use histogram::FloatHistogram;
 pub use labels::{LabelLimits, Labels, METRIC_NAME, format_pairs, normalize_pairs};
 
 /// The bit pattern Prometheus writes as a staleness marker. Stored and returned bit-exact.

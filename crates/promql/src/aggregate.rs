@@ -2,11 +2,12 @@
 //! members present at it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use model::{Labels, METRIC_NAME};
+use model::{FloatHistogram, Labels, METRIC_NAME};
 use promql_syntax::{Aggregate, AggregateOp};
 
-use crate::engine::{Ctx, Row, Val};
+use crate::engine::{Ctx, Hist, Row, Val};
 use crate::error::{Result, exec};
 use crate::kernels;
 
@@ -81,7 +82,17 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                 }
                 for (_, members) in &groups {
                     present.clear();
-                    present.extend(members.iter().copied().filter(|m| rows[*m].vals[i].is_some()));
+                    if a.op == AggregateOp::Limitk {
+                        present.extend(members.iter().copied().filter(|m| rows[*m].present(i)));
+                    } else {
+                        if members.iter().any(|m| rows[*m].hist(i).is_some()) {
+                            ctx.info(
+                                format!("ignored histogram in {} aggregation", a.op.as_str()),
+                                a.pos,
+                            );
+                        }
+                        present.extend(members.iter().copied().filter(|m| rows[*m].vals[i].is_some()));
+                    }
                     let k = (k as usize).min(present.len());
                     if a.op != AggregateOp::Limitk && k < present.len() {
                         // Only which k are on top matters here: partition instead of sorting them all.
@@ -100,15 +111,14 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                 }
             }
             let mut out = Vec::new();
-            for (r, keep) in rows.into_iter().zip(keep) {
-                let vals: Vec<Option<f64>> = r
-                    .vals
-                    .iter()
-                    .zip(&keep)
-                    .map(|(v, k)| if *k { *v } else { None })
-                    .collect();
-                if vals.iter().any(Option::is_some) {
-                    out.push(Row { vals, ..r });
+            for (mut r, keep) in rows.into_iter().zip(keep) {
+                for (i, k) in keep.iter().enumerate() {
+                    if !k {
+                        r.clear(i);
+                    }
+                }
+                if r.any() {
+                    out.push(r);
                 }
             }
             if ctx.n == 1 && a.op != AggregateOp::Limitk {
@@ -122,10 +132,9 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                 return Err(exec("Ratio value is NaN"));
             }
             let mut out = Vec::new();
-            for r in rows {
+            for mut r in rows {
                 let h = ratio_hash(&r.labels);
-                let mut vals = r.vals.clone();
-                for (i, v) in vals.iter_mut().enumerate() {
+                for i in 0..ctx.n {
                     let ratio = scalar_param(i);
                     if ratio.is_nan() {
                         return Err(exec("Ratio value is NaN"));
@@ -133,11 +142,11 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                     let ratio = ratio.clamp(-1.0, 1.0);
                     let keep = if ratio >= 0.0 { h < ratio } else { h >= 1.0 + ratio };
                     if !keep {
-                        *v = None;
+                        r.clear(i);
                     }
                 }
-                if vals.iter().any(Option::is_some) {
-                    out.push(Row { vals, ..r });
+                if r.any() {
+                    out.push(r);
                 }
             }
             Ok(Val::Vector(out))
@@ -155,21 +164,21 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
             for (g, members) in &groups {
                 for i in 0..ctx.n {
                     for m in members {
-                        let Some(v) = rows[*m].vals[i] else { continue };
+                        let v = match (rows[*m].vals[i], rows[*m].hist(i)) {
+                            (Some(v), _) => format_value(v),
+                            (None, Some(h)) => h.to_string(),
+                            (None, None) => continue,
+                        };
                         let mut pairs: Vec<(String, String)> = g
                             .iter()
                             .filter(|(n, _)| *n != label)
                             .map(|(n, v)| (n.to_owned(), v.to_owned()))
                             .collect();
-                        pairs.push((label.clone(), format_value(v)));
+                        pairs.push((label.clone(), v));
                         pairs.sort();
                         let l = Labels::from_sorted_unchecked(pairs);
                         let o = *idx.entry(l.clone()).or_insert_with(|| {
-                            out.push(Row {
-                                labels: l,
-                                drop_name: false,
-                                vals: vec![None; ctx.n],
-                            });
+                            out.push(Row::new(l, false, vec![None; ctx.n]));
                             out.len() - 1
                         });
                         *out[o].vals[i].get_or_insert(0.0) += 1.0;
@@ -177,6 +186,9 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                 }
             }
             Ok(Val::Vector(out))
+        }
+        _ if rows.iter().any(Row::has_hists) => {
+            Ok(Val::Vector(with_histograms(ctx, a, &rows, groups, scalar_param)))
         }
         _ => {
             let mut out = Vec::with_capacity(groups.len());
@@ -189,49 +201,188 @@ pub(crate) fn eval(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Val> {
                     if buf.is_empty() {
                         continue;
                     }
-                    *slot = Some(match a.op {
-                        AggregateOp::Sum => kernels::sum(&buf),
-                        AggregateOp::Avg => kernels::mean(&buf),
-                        AggregateOp::Count => buf.len() as f64,
-                        AggregateOp::Group => 1.0,
-                        AggregateOp::Min => buf
-                            .iter()
-                            .copied()
-                            .fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
-                        AggregateOp::Max => buf
-                            .iter()
-                            .copied()
-                            .fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
-                        AggregateOp::Stddev => kernels::stdvar(&buf).sqrt(),
-                        AggregateOp::Stdvar => kernels::stdvar(&buf),
-                        AggregateOp::Quantile => {
-                            let q = scalar_param(i);
-                            if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                                ctx.warn(
-                                    format!(
-                                        "quantile value should be between 0 and 1, got {}",
-                                        format_value(q)
-                                    ),
-                                    a.param.as_ref().map_or(a.pos, |p| p.pos()),
-                                );
-                            }
-                            kernels::quantile(q, &mut buf)
-                        }
-                        _ => f64::NAN,
-                    });
+                    let q = scalar_param(i);
+                    if a.op == AggregateOp::Quantile {
+                        check_quantile(ctx, a, q);
+                    }
+                    *slot = Some(fold_floats(a.op, &mut buf, q));
                 }
                 // The name goes at the end if any member's would have: it can only still be in the group
                 // labels through `by (__name__)`.
                 let drop_name = members.iter().any(|m| rows[*m].drop_name);
-                out.push(Row {
-                    labels: g,
-                    drop_name,
-                    vals,
-                });
+                out.push(Row::new(g, drop_name, vals));
             }
             out.retain(|r| r.vals.iter().any(Option::is_some));
             Ok(Val::Vector(out))
         }
+    }
+}
+
+/// The float aggregations when some input holds native histograms: `sum` and `avg` add histograms
+/// (a group mixing floats and histograms at a step has no value there, with a warning), `count` and
+/// `group` count them, and the others ignore them with an info annotation.
+fn with_histograms(
+    ctx: &Ctx<'_>,
+    a: &Aggregate,
+    rows: &[Row],
+    groups: Vec<(Labels, Vec<usize>)>,
+    scalar_param: impl Fn(usize) -> f64,
+) -> Vec<Row> {
+    let pos = a.expr.pos();
+    let mut out = Vec::with_capacity(groups.len());
+    let mut buf = Vec::new();
+    for (g, members) in groups {
+        let drop_name = members.iter().any(|m| rows[*m].drop_name);
+        let mut row = Row::new(g, drop_name, vec![None; ctx.n]);
+        for i in 0..ctx.n {
+            buf.clear();
+            buf.extend(members.iter().filter_map(|m| rows[*m].vals[i]));
+            let hists: Vec<&Hist> = members.iter().filter_map(|m| rows[*m].hist(i)).collect();
+            if buf.is_empty() && hists.is_empty() {
+                continue;
+            }
+            match a.op {
+                AggregateOp::Sum | AggregateOp::Avg if hists.is_empty() => {
+                    row.vals[i] = Some(if a.op == AggregateOp::Sum {
+                        kernels::sum(&buf)
+                    } else {
+                        kernels::mean(&buf)
+                    });
+                }
+                AggregateOp::Sum | AggregateOp::Avg => {
+                    if !buf.is_empty() {
+                        ctx.warn(
+                            "encountered a mix of histograms and floats for aggregation".into(),
+                            pos,
+                        );
+                        continue;
+                    }
+                    let metric = |k: usize| rows[members[k]].labels.get(METRIC_NAME).unwrap_or("").to_owned();
+                    let h = combine_histograms(ctx, &hists, a.op == AggregateOp::Avg, pos, metric);
+                    if let Some(mut h) = h {
+                        h.compact(0);
+                        row.set_hist(i, Some(Arc::new(h)));
+                    }
+                }
+                AggregateOp::Count => row.vals[i] = Some((buf.len() + hists.len()) as f64),
+                AggregateOp::Group => row.vals[i] = Some(1.0),
+                op => {
+                    if !hists.is_empty() {
+                        ctx.info(format!("ignored histogram in {} aggregation", op.as_str()), pos);
+                    }
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    let q = scalar_param(i);
+                    if op == AggregateOp::Quantile {
+                        check_quantile(ctx, a, q);
+                    }
+                    row.vals[i] = Some(fold_floats(op, &mut buf, q));
+                }
+            }
+        }
+        if row.any() {
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// Adds `acc += h` as aggregations do, with their annotations; `false` when the two cannot be added.
+fn accumulate(
+    ctx: &Ctx<'_>,
+    acc: &mut FloatHistogram,
+    h: &FloatHistogram,
+    subtract: bool,
+    pos: promql_syntax::Pos,
+    metric: &str,
+) -> bool {
+    let outcome = if subtract { acc.sub(h) } else { acc.add(h) };
+    match outcome {
+        Ok(o) => {
+            if o.counter_reset_collision {
+                ctx.warn(
+                    "conflicting counter resets during histogram aggregation".into(),
+                    pos,
+                );
+            }
+            if o.custom_buckets_reconciled {
+                ctx.info(
+                    "mismatched custom buckets were reconciled during aggregation".into(),
+                    pos,
+                );
+            }
+            true
+        }
+        Err(_) => {
+            ctx.warn(
+                format!(
+                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+                ),
+                pos,
+            );
+            false
+        }
+    }
+}
+
+/// The sum of a group's histograms, or with `mean` their mean by Prometheus's incremental formula
+/// (`acc += h/n − acc/n`), so results agree to the last bits.
+fn combine_histograms(
+    ctx: &Ctx<'_>,
+    hists: &[&Hist],
+    mean: bool,
+    pos: promql_syntax::Pos,
+    metric: impl Fn(usize) -> String,
+) -> Option<FloatHistogram> {
+    let mut acc = (*hists[0]).as_ref().clone();
+    for (k, h) in hists.iter().enumerate().skip(1) {
+        let mut add = (*h).as_ref().clone();
+        if mean {
+            let n = (k + 1) as f64;
+            add.div(n);
+            let mut right = acc.clone();
+            right.div(n);
+            if !accumulate(ctx, &mut add, &right, true, pos, &metric(k)) {
+                return None;
+            }
+        }
+        if !accumulate(ctx, &mut acc, &add, false, pos, &metric(k)) {
+            return None;
+        }
+    }
+    Some(acc)
+}
+
+/// Warns about a `quantile` parameter outside [0, 1].
+fn check_quantile(ctx: &Ctx<'_>, a: &Aggregate, q: f64) {
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        ctx.warn(
+            format!("quantile value should be between 0 and 1, got {}", format_value(q)),
+            a.param.as_ref().map_or(a.pos, |p| p.pos()),
+        );
+    }
+}
+
+/// One group's float aggregate at one step; `q` is `quantile`'s parameter.
+fn fold_floats(op: AggregateOp, buf: &mut [f64], q: f64) -> f64 {
+    match op {
+        AggregateOp::Sum => kernels::sum(buf),
+        AggregateOp::Avg => kernels::mean(buf),
+        AggregateOp::Count => buf.len() as f64,
+        AggregateOp::Group => 1.0,
+        AggregateOp::Min => buf
+            .iter()
+            .copied()
+            .fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
+        AggregateOp::Max => buf
+            .iter()
+            .copied()
+            .fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
+        AggregateOp::Stddev => kernels::stdvar(buf).sqrt(),
+        AggregateOp::Stdvar => kernels::stdvar(buf),
+        AggregateOp::Quantile => kernels::quantile(q, buf),
+        _ => f64::NAN,
     }
 }
 

@@ -3,11 +3,13 @@
 //! its errors for ambiguous matches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use model::{Labels, METRIC_NAME};
+use model::histogram::HistogramError;
+use model::{FloatHistogram, Labels, METRIC_NAME};
 use promql_syntax::{Binary, BinaryOp, Cardinality, VectorMatching};
 
-use crate::engine::{Ctx, Row, Val};
+use crate::engine::{Ctx, Hist, Row, Val};
 use crate::error::{Result, exec};
 
 /// `(value, keep)`: comparisons return the left value and whether the comparison held.
@@ -27,6 +29,133 @@ pub(crate) fn apply(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
         BinaryOp::Gte => (l, l >= r),
         BinaryOp::Lte => (l, l <= r),
         BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => (l, true),
+    }
+}
+
+/// One operand of a vector element operation: a float or a native histogram.
+#[derive(Clone)]
+pub(crate) enum Elem {
+    F(f64),
+    H(Hist),
+}
+
+impl Elem {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Elem::F(_) => "float",
+            Elem::H(_) => "histogram",
+        }
+    }
+}
+
+/// The element at step `i` of a row, if any.
+pub(crate) fn elem(r: &Row, i: usize) -> Option<Elem> {
+    match (r.vals[i], r.hist(i)) {
+        (Some(v), _) => Some(Elem::F(v)),
+        (None, Some(h)) => Some(Elem::H(h.clone())),
+        (None, None) => None,
+    }
+}
+
+/// Stores `e` at step `i` of a row.
+pub(crate) fn set_elem(r: &mut Row, i: usize, e: Option<Elem>) {
+    match e {
+        Some(Elem::F(v)) => {
+            r.vals[i] = Some(v);
+            r.set_hist(i, None);
+        }
+        Some(Elem::H(h)) => {
+            r.vals[i] = None;
+            r.set_hist(i, Some(h));
+        }
+        None => r.clear(i),
+    }
+}
+
+/// Annotations of a histogram addition or subtraction, and its failure as Prometheus reports it.
+pub(crate) fn add_histograms(
+    ctx: &Ctx<'_>,
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    subtract: bool,
+    op_name: &str,
+    pos: promql_syntax::Pos,
+) -> Option<FloatHistogram> {
+    let mut res = a.clone();
+    let outcome = if subtract { res.sub(b) } else { res.add(b) };
+    let what = if subtract { "subtraction" } else { "addition" };
+    match outcome {
+        Ok(o) => {
+            if o.counter_reset_collision {
+                ctx.warn(format!("conflicting counter resets during histogram {what}"), pos);
+            }
+            if o.custom_buckets_reconciled {
+                ctx.info(
+                    format!("mismatched custom buckets were reconciled during {what}"),
+                    pos,
+                );
+            }
+            res.compact(0);
+            Some(res)
+        }
+        Err(HistogramError::IncompatibleSchema) => {
+            ctx.warn(
+                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name \"\"".into(),
+                pos,
+            );
+            None
+        }
+        Err(_) => {
+            ctx.warn(
+                format!("incompatible bucket layout encountered for binary operator {op_name}"),
+                pos,
+            );
+            None
+        }
+    }
+}
+
+/// One element operation with Prometheus's rules for histograms: `h + h`, `h - h`, `h * f`, `f * h`,
+/// `h / f`, and `h == h` / `h != h` are defined; every other mix is dropped with an info annotation.
+/// `None` when the element drops out; otherwise the value and whether a comparison held.
+pub(crate) fn apply_elem(ctx: &Ctx<'_>, b: &Binary, l: &Elem, r: &Elem) -> Option<(Elem, bool)> {
+    let scaled = |h: &Hist, f: f64, div: bool| {
+        let mut h = (**h).clone();
+        if div {
+            h.div(f);
+        } else {
+            h.mul(f);
+        }
+        h.compact(0);
+        Elem::H(Arc::new(h))
+    };
+    match (l, r, b.op) {
+        (Elem::F(x), Elem::F(y), op) => {
+            let (v, keep) = apply(op, *x, *y);
+            Some((Elem::F(v), keep))
+        }
+        (Elem::F(f), Elem::H(h), BinaryOp::Mul) | (Elem::H(h), Elem::F(f), BinaryOp::Mul) => {
+            Some((scaled(h, *f, false), true))
+        }
+        (Elem::H(h), Elem::F(f), BinaryOp::Div) => Some((scaled(h, *f, true), true)),
+        (Elem::H(x), Elem::H(y), op @ (BinaryOp::Add | BinaryOp::Sub)) => {
+            add_histograms(ctx, x, y, op == BinaryOp::Sub, op.as_str(), b.pos)
+                .map(|h| (Elem::H(Arc::new(h)), true))
+        }
+        (Elem::H(x), Elem::H(y), BinaryOp::Eql) => Some((Elem::H(x.clone()), x.equals(y))),
+        (Elem::H(x), Elem::H(y), BinaryOp::Neq) => Some((Elem::H(x.clone()), !x.equals(y))),
+        (l, r, op) => {
+            ctx.info(
+                format!(
+                    "incompatible sample types encountered for binary operator \"{0}\": {1} {0} {2}",
+                    op.as_str(),
+                    l.type_name(),
+                    r.type_name()
+                ),
+                b.pos,
+            );
+            None
+        }
     }
 }
 
@@ -51,8 +180,8 @@ pub(crate) fn eval(ctx: &Ctx<'_>, b: &Binary) -> Result<Val> {
                 })
                 .collect(),
         )),
-        (Val::Vector(rows), Val::Scalar(s)) => Ok(Val::Vector(vector_scalar(b, rows, &s, false))),
-        (Val::Scalar(s), Val::Vector(rows)) => Ok(Val::Vector(vector_scalar(b, rows, &s, true))),
+        (Val::Vector(rows), Val::Scalar(s)) => Ok(Val::Vector(vector_scalar(ctx, b, rows, &s, false))),
+        (Val::Scalar(s), Val::Vector(rows)) => Ok(Val::Vector(vector_scalar(ctx, b, rows, &s, true))),
         (Val::Vector(l), Val::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set() {
@@ -79,8 +208,23 @@ pub(crate) fn eval(ctx: &Ctx<'_>, b: &Binary) -> Result<Val> {
     }
 }
 
-fn vector_scalar(b: &Binary, mut rows: Vec<Row>, s: &[f64], scalar_left: bool) -> Vec<Row> {
+fn vector_scalar(ctx: &Ctx<'_>, b: &Binary, mut rows: Vec<Row>, s: &[f64], scalar_left: bool) -> Vec<Row> {
     for r in &mut rows {
+        if r.has_hists() {
+            for (i, sv) in s.iter().enumerate() {
+                let Some(Elem::H(h)) = elem(r, i) else {
+                    continue;
+                };
+                let (h, f) = (Elem::H(h), Elem::F(*sv));
+                let (l, rr) = if scalar_left { (&f, &h) } else { (&h, &f) };
+                let out = match apply_elem(ctx, b, l, rr) {
+                    Some((_, keep)) if b.return_bool => Some(Elem::F(f64::from(u8::from(keep)))),
+                    Some((out, true)) => Some(if b.op.is_comparison() { h.clone() } else { out }),
+                    _ => None,
+                };
+                set_elem(r, i, out);
+            }
+        }
         for (slot, sv) in r.vals.iter_mut().zip(s) {
             let Some(v) = *slot else { continue };
             let (l, rr) = if scalar_left { (*sv, v) } else { (v, *sv) };
@@ -100,7 +244,7 @@ fn vector_scalar(b: &Binary, mut rows: Vec<Row>, s: &[f64], scalar_left: bool) -
             r.drop_name = true;
         }
     }
-    rows.retain(|r| r.vals.iter().any(Option::is_some));
+    rows.retain(Row::any);
     rows
 }
 
@@ -130,17 +274,17 @@ fn and_unless(ctx: &Ctx<'_>, mut l: Vec<Row>, r: &[Row], m: &VectorMatching, and
     for i in 0..ctx.n {
         present.clear();
         for (row, sig) in r.iter().zip(&rsig) {
-            if row.vals[i].is_some() {
+            if row.present(i) {
                 present.insert(sig.as_str(), ());
             }
         }
         for (row, sig) in l.iter_mut().zip(&lsig) {
-            if row.vals[i].is_some() && present.contains_key(sig.as_str()) != and {
-                row.vals[i] = None;
+            if row.present(i) && present.contains_key(sig.as_str()) != and {
+                row.clear(i);
             }
         }
     }
-    l.retain(|r| r.vals.iter().any(Option::is_some));
+    l.retain(Row::any);
     l
 }
 
@@ -151,17 +295,17 @@ fn or(ctx: &Ctx<'_>, l: Vec<Row>, mut r: Vec<Row>, m: &VectorMatching) -> Vec<Ro
     for i in 0..ctx.n {
         present.clear();
         for (row, sig) in l.iter().zip(&lsig) {
-            if row.vals[i].is_some() {
+            if row.present(i) {
                 present.insert(sig.as_str(), ());
             }
         }
         for (row, sig) in r.iter_mut().zip(&rsig) {
-            if row.vals[i].is_some() && present.contains_key(sig.as_str()) {
-                row.vals[i] = None;
+            if row.present(i) && present.contains_key(sig.as_str()) {
+                row.clear(i);
             }
         }
     }
-    r.retain(|r| r.vals.iter().any(Option::is_some));
+    r.retain(Row::any);
     let mut out = l;
     out.extend(r);
     out
@@ -209,7 +353,7 @@ fn vector_vector(
         lookup.clear();
         matched.clear();
         for (j, (row, sig)) in one.iter().zip(&one_sig).enumerate() {
-            if row.vals[i].is_none() {
+            if !row.present(i) {
                 continue;
             }
             if let Some(prev) = lookup.insert(sig.as_str(), j) {
@@ -225,25 +369,34 @@ fn vector_vector(
             }
         }
         for (k, (row, sig)) in many.iter().zip(&many_sig).enumerate() {
-            let Some(mv) = row.vals[i] else { continue };
+            let Some(mv) = elem(row, i) else { continue };
             let Some(&j) = lookup.get(sig.as_str()) else {
                 continue;
             };
-            let Some(ov) = one[j].vals[i] else { continue };
+            let Some(ov) = elem(&one[j], i) else { continue };
             // Ambiguous one-to-one matches fail even when the comparison would filter them out.
             if m.card == Cardinality::OneToOne && matched.insert(sig.as_str(), ()).is_some() {
                 return Err(exec(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
-            let (lv, rv) = if swapped { (ov, mv) } else { (mv, ov) };
-            let (v, keep) = apply(b.op, lv, rv);
-            let v = if b.return_bool {
-                f64::from(u8::from(keep))
-            } else if keep {
-                v
-            } else {
-                continue;
+            let (lv, rv) = if swapped { (&ov, &mv) } else { (&mv, &ov) };
+            let v = match (&lv, &rv) {
+                (Elem::F(x), Elem::F(y)) => {
+                    let (v, keep) = apply(b.op, *x, *y);
+                    if b.return_bool {
+                        Elem::F(f64::from(u8::from(keep)))
+                    } else if keep {
+                        Elem::F(v)
+                    } else {
+                        continue;
+                    }
+                }
+                _ => match apply_elem(ctx, b, lv, rv) {
+                    Some((_, keep)) if b.return_bool => Elem::F(f64::from(u8::from(keep))),
+                    Some((v, true)) => v,
+                    _ => continue,
+                },
             };
             let idx = match out_index.get(&(k, j)) {
                 Some(x) => *x,
@@ -251,11 +404,7 @@ fn vector_vector(
                     let (labels, drop) = result_labels(&row.labels, &one[j].labels, b, m);
                     let key = (labels.clone(), drop || row.drop_name);
                     let x = *by_labels.entry(key).or_insert_with(|| {
-                        out.push(Row {
-                            labels,
-                            drop_name: drop || row.drop_name,
-                            vals: vec![None; ctx.n],
-                        });
+                        out.push(Row::new(labels, drop || row.drop_name, vec![None; ctx.n]));
                         written_at.push(usize::MAX);
                         out.len() - 1
                     });
@@ -269,7 +418,7 @@ fn vector_vector(
                 ));
             }
             written_at[idx] = i;
-            out[idx].vals[i] = Some(v);
+            set_elem(&mut out[idx], i, Some(v));
         }
     }
     Ok(out)

@@ -4,11 +4,12 @@
 //! range query of one step.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use model::{Labels, METRIC_NAME, Sample};
+use model::{FloatHistogram, Labels, METRIC_NAME, Sample};
 use promql_syntax::{self as syn, At, Expr, ValueType};
-use storage::{Matcher, Queryable};
+use storage::{HistogramSample, Matcher, Queryable};
 
 use crate::error::{Error, Result, exec};
 use crate::value::{Element, Points, QueryResult, Value};
@@ -68,21 +69,95 @@ pub struct Engine {
     pub opts: Options,
 }
 
+/// A native histogram value, shared: an instant selector repeats one sample at every step its lookback
+/// covers, and most operations pass histograms through unchanged.
+pub(crate) type Hist = Arc<FloatHistogram>;
+
 /// One series of an instant vector across all steps. `drop_name` marks a series whose metric name goes
 /// once evaluation ends (Prometheus 3's delayed name removal), so `label_replace` can still read it.
+/// A step holds a float in `vals`, a native histogram in `hists`, or nothing; `hists` stays empty in
+/// rows without histograms, which are most, so float-only paths never look at it.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub labels: Labels,
     pub drop_name: bool,
     pub vals: Vec<Option<f64>>,
+    pub hists: Vec<Option<Hist>>,
 }
 
-/// One series of a range vector: its samples, stale markers removed.
+impl Row {
+    /// A row of floats.
+    pub fn new(labels: Labels, drop_name: bool, vals: Vec<Option<f64>>) -> Self {
+        Self {
+            labels,
+            drop_name,
+            vals,
+            hists: Vec::new(),
+        }
+    }
+
+    pub fn hist(&self, i: usize) -> Option<&Hist> {
+        self.hists.get(i).and_then(Option::as_ref)
+    }
+
+    pub fn has_hists(&self) -> bool {
+        self.hists.iter().any(Option::is_some)
+    }
+
+    /// Sets (or clears) the histogram at step `i`.
+    pub fn set_hist(&mut self, i: usize, h: Option<Hist>) {
+        if self.hists.is_empty() {
+            if h.is_none() {
+                return;
+            }
+            self.hists = vec![None; self.vals.len()];
+        }
+        self.hists[i] = h;
+    }
+
+    /// True if step `i` holds a value of either kind.
+    pub fn present(&self, i: usize) -> bool {
+        self.vals[i].is_some() || self.hist(i).is_some()
+    }
+
+    /// True if any step holds a value.
+    pub fn any(&self) -> bool {
+        self.vals.iter().any(Option::is_some) || self.has_hists()
+    }
+
+    /// Clears step `i`.
+    pub fn clear(&mut self, i: usize) {
+        self.vals[i] = None;
+        if let Some(h) = self.hists.get_mut(i) {
+            *h = None;
+        }
+    }
+}
+
+/// One series of a range vector: its float and histogram samples, stale markers removed.
 #[derive(Debug, Clone)]
 pub(crate) struct RangeRow {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
+    pub hists: Vec<HistogramSample>,
+}
+
+/// Anything with a timestamp, so windows can be found over float and histogram samples alike.
+pub(crate) trait Timed {
+    fn t(&self) -> i64;
+}
+
+impl Timed for Sample {
+    fn t(&self) -> i64 {
+        self.t
+    }
+}
+
+impl Timed for HistogramSample {
+    fn t(&self) -> i64 {
+        self.t
+    }
 }
 
 /// The evaluation times of a context, without its shared state, so worker threads can take it.
@@ -100,21 +175,21 @@ impl Steps {
 
     /// For each step, its evaluation time and the slice of `samples` in its window. Windows move
     /// forward with the steps, so two pointers find them all in one pass over the samples.
-    pub fn windows<'s>(
+    pub fn windows<'s, T: Timed>(
         self,
-        samples: &'s [Sample],
+        samples: &'s [T],
         w: Window,
-    ) -> impl Iterator<Item = (i64, &'s [Sample])> + use<'s> {
+    ) -> impl Iterator<Item = (i64, &'s [T])> + use<'s, T> {
         self.window_bounds(samples, w)
             .map(|(t, lo, hi)| (t, &samples[lo..hi]))
     }
 
     /// As [`Steps::windows`], with each window as `lo..hi` indices into `samples`.
-    pub fn window_bounds(
+    pub fn window_bounds<T: Timed>(
         self,
-        samples: &[Sample],
+        samples: &[T],
         w: Window,
-    ) -> impl Iterator<Item = (i64, usize, usize)> + use<'_> {
+    ) -> impl Iterator<Item = (i64, usize, usize)> + use<'_, T> {
         let (mut lo, mut hi) = (0usize, 0usize);
         (0..self.n).map(move |i| {
             let t = w.at.unwrap_or_else(|| self.ts(i)) - w.offset;
@@ -123,10 +198,10 @@ impl Steps {
                 lo = 0;
                 hi = 0;
             }
-            while hi < samples.len() && samples[hi].t <= t {
+            while hi < samples.len() && samples[hi].t() <= t {
                 hi += 1;
             }
-            while lo < hi && samples[lo].t <= from {
+            while lo < hi && samples[lo].t() <= from {
                 lo += 1;
             }
             (t, lo.min(hi), hi)
@@ -309,7 +384,7 @@ impl Ctx<'_> {
         let total = self
             .samples
             .get()
-            .saturating_add(series.iter().map(|s| s.samples.len()).sum());
+            .saturating_add(series.iter().map(storage::Series::len).sum());
         self.samples.set(total);
         if total > max {
             return Err(too_many());
@@ -394,6 +469,9 @@ impl Ctx<'_> {
                             for v in r.vals.iter_mut().flatten() {
                                 *v = -*v;
                             }
+                            for h in r.hists.iter_mut().flatten() {
+                                Arc::make_mut(h).mul(-1.0);
+                            }
                         }
                         Val::Vector(rows)
                     }
@@ -436,34 +514,45 @@ impl Ctx<'_> {
         let series = self.select(first - lookback + 1, last, &Self::matchers(vs)?)?;
         let mut rows = Vec::with_capacity(series.len());
         for s in series {
-            let mut vals = vec![None; self.n];
-            let mut j = 0usize;
-            let mut any = false;
+            let mut row = Row::new(s.labels, false, vec![None; self.n]);
+            let (mut j, mut k) = (0usize, 0usize);
             // With `@` every step has the same reference time: compute the first and copy it.
             let steps = if at.is_some() { 1 } else { self.n };
-            for (i, slot) in vals.iter_mut().enumerate().take(steps) {
+            for i in 0..steps {
                 let t = self.ref_time(i, vs.offset, at);
                 while j < s.samples.len() && s.samples[j].t <= t {
                     j += 1;
                 }
-                if j > 0 {
-                    let x = s.samples[j - 1];
-                    if x.t > t - lookback && !model::is_stale_nan(x.v) {
-                        *slot = Some(if timestamps { x.t as f64 / 1000.0 } else { x.v });
-                        any = true;
+                while k < s.histograms.len() && s.histograms[k].t <= t {
+                    k += 1;
+                }
+                // The newest sample of either kind; a series has at most one per timestamp.
+                let f = j.checked_sub(1).map(|j| s.samples[j]);
+                let h = k.checked_sub(1).map(|k| &s.histograms[k]);
+                match (f, h) {
+                    (Some(x), h) if h.is_none_or(|h| h.t < x.t) => {
+                        let live = x.t > t - lookback && !model::is_stale_nan(x.v);
+                        row.vals[i] = live.then(|| if timestamps { x.t as f64 / 1000.0 } else { x.v });
                     }
+                    (_, Some(h)) if h.t > t - lookback && !model::is_stale_nan(h.h.sum) => {
+                        if timestamps {
+                            row.vals[i] = Some(h.t as f64 / 1000.0);
+                        } else {
+                            row.set_hist(i, Some(h.h.clone()));
+                        }
+                    }
+                    _ => {}
                 }
             }
             if steps == 1 && self.n > 1 {
-                let v0 = vals[0];
-                vals.iter_mut().for_each(|x| *x = v0);
+                let v0 = row.vals[0];
+                row.vals.iter_mut().for_each(|x| *x = v0);
+                if let Some(h0) = row.hist(0).cloned() {
+                    row.hists.iter_mut().for_each(|x| *x = Some(h0.clone()));
+                }
             }
-            if any {
-                rows.push(Row {
-                    labels: s.labels,
-                    drop_name: false,
-                    vals,
-                });
+            if row.any() {
+                rows.push(row);
             }
         }
         Ok(rows)
@@ -487,11 +576,14 @@ impl Ctx<'_> {
                 .into_iter()
                 .filter(|x| !model::is_stale_nan(x.v))
                 .collect();
-            if !samples.is_empty() {
+            let mut hists = s.histograms;
+            hists.retain(|h| !model::is_stale_nan(h.h.sum));
+            if !samples.is_empty() || !hists.is_empty() {
                 rows.push(RangeRow {
                     labels: s.labels,
                     drop_name: false,
                     samples,
+                    hists,
                 });
             }
         }
@@ -533,10 +625,17 @@ impl Ctx<'_> {
                     .enumerate()
                     .filter_map(|(i, v)| v.map(|v| Sample::new(inner.ts(i), v)))
                     .collect();
-                (!samples.is_empty()).then_some(RangeRow {
+                let hists: Vec<HistogramSample> = r
+                    .hists
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, h)| h.clone().map(|h| HistogramSample { t: inner.ts(i), h }))
+                    .collect();
+                (!samples.is_empty() || !hists.is_empty()).then_some(RangeRow {
                     labels: r.labels,
                     drop_name: r.drop_name,
                     samples,
+                    hists,
                 })
             })
             .collect();
@@ -544,11 +643,11 @@ impl Ctx<'_> {
     }
 
     /// For each step, the slice of `samples` in its window.
-    pub fn windows<'s>(
+    pub fn windows<'s, T: Timed>(
         &self,
-        samples: &'s [Sample],
+        samples: &'s [T],
         w: Window,
-    ) -> impl Iterator<Item = (i64, &'s [Sample])> + use<'s> {
+    ) -> impl Iterator<Item = (i64, &'s [T])> + use<'s, T> {
         self.steps().windows(samples, w)
     }
 
@@ -569,6 +668,7 @@ impl Ctx<'_> {
                     Ok(Value::Matrix(vec![Points {
                         labels: Labels::default(),
                         points: s.iter().enumerate().map(|(i, v)| (self.ts(i), *v)).collect(),
+                        histograms: Vec::new(),
                     }]))
                 } else {
                     Ok(Value::Scalar {
@@ -590,9 +690,16 @@ impl Ctx<'_> {
                                 .enumerate()
                                 .filter_map(|(i, v)| v.map(|v| (self.ts(i), v)))
                                 .collect();
-                            (!points.is_empty()).then_some(Points {
+                            let histograms: Vec<(i64, Hist)> = r
+                                .hists
+                                .into_iter()
+                                .enumerate()
+                                .filter_map(|(i, h)| h.map(|h| (self.ts(i), h)))
+                                .collect();
+                            (!points.is_empty() || !histograms.is_empty()).then_some(Points {
                                 labels: r.labels,
                                 points,
+                                histograms,
                             })
                         })
                         .collect();
@@ -602,10 +709,15 @@ impl Ctx<'_> {
                     Ok(Value::Vector(
                         rows.into_iter()
                             .filter_map(|r| {
-                                r.vals[0].map(|v| Element {
-                                    labels: r.labels,
+                                let h = r.hist(0).cloned();
+                                if h.is_none() && r.vals[0].is_none() {
+                                    return None;
+                                }
+                                Some(Element {
                                     t: self.start,
-                                    v,
+                                    v: r.vals[0].unwrap_or(0.0),
+                                    h,
+                                    labels: r.labels,
                                 })
                             })
                             .collect(),
@@ -616,7 +728,8 @@ impl Ctx<'_> {
                 let mut out = Vec::new();
                 for r in rows {
                     let (_, window) = self.windows(&r.samples, w).next().unwrap_or((0, &[]));
-                    if window.is_empty() {
+                    let (_, hwindow) = self.windows(&r.hists, w).next().unwrap_or((0, &[]));
+                    if window.is_empty() && hwindow.is_empty() {
                         continue;
                     }
                     let labels = if r.drop_name {
@@ -627,6 +740,7 @@ impl Ctx<'_> {
                     out.push(Points {
                         labels,
                         points: window.iter().map(|s| (s.t, s.v)).collect(),
+                        histograms: hwindow.iter().map(|s| (s.t, s.h.clone())).collect(),
                     });
                 }
                 Ok(Value::Matrix(out))
@@ -657,13 +771,17 @@ pub(crate) fn merge_rows(rows: Vec<Row>) -> Result<Vec<Row>> {
     for r in rows {
         match seen.get(&r.labels) {
             Some(&i) => {
-                for (a, b) in out[i].vals.iter_mut().zip(r.vals) {
-                    if b.is_some() {
-                        if a.is_some() {
-                            return Err(exec("vector cannot contain metrics with the same labelset"));
-                        }
-                        *a = b;
+                let o = &mut out[i];
+                for (k, b) in r.vals.into_iter().enumerate() {
+                    let bh = r.hists.get(k).cloned().flatten();
+                    if b.is_none() && bh.is_none() {
+                        continue;
                     }
+                    if o.present(k) {
+                        return Err(exec("vector cannot contain metrics with the same labelset"));
+                    }
+                    o.vals[k] = b;
+                    o.set_hist(k, bh);
                 }
             }
             None => {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use model::{Labels, METRIC_NAME};
+use model::{FloatHistogram, Labels, METRIC_NAME};
 use promql_syntax::{Call, Expr};
 use regex::Regex;
 
@@ -39,9 +39,11 @@ fn matrix_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<(Vec<RangeRow>, Window)> {
     }
 }
 
-/// Applies `f` to every present value; the result drops the metric name.
+/// Applies `f` to every present float; native histograms drop out (Prometheus's float functions skip
+/// them). The result drops the metric name when `drop_name`.
 fn map_values(mut rows: Vec<Row>, drop_name: bool, mut f: impl FnMut(usize, f64) -> Option<f64>) -> Vec<Row> {
     for r in &mut rows {
+        r.hists = Vec::new();
         for (i, v) in r.vals.iter_mut().enumerate() {
             if let Some(x) = *v {
                 *v = f(i, x);
@@ -136,19 +138,28 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             let rows = match unwrap_parens(&args[0]) {
                 Expr::VectorSelector(vs) => ctx.select_instant(vs, true)?,
                 other => {
-                    let rows = vector_arg(ctx, other)?;
-                    map_values(rows, false, |i, _| Some(ctx.ts(i) as f64 / 1000.0))
+                    let mut rows = vector_arg(ctx, other)?;
+                    // Every value, histograms too, becomes the time of its step.
+                    for r in &mut rows {
+                        for i in 0..ctx.n {
+                            if r.present(i) {
+                                r.vals[i] = Some(ctx.ts(i) as f64 / 1000.0);
+                            }
+                        }
+                        r.hists = Vec::new();
+                    }
+                    rows
                 }
             };
             Ok(Val::Vector(map_values(rows, true, |_, v| Some(v))))
         }
         "vector" => {
             let s = scalar_arg(ctx, &args[0])?;
-            Ok(Val::Vector(vec![Row {
-                labels: Labels::default(),
-                drop_name: false,
-                vals: s.into_iter().map(Some).collect(),
-            }]))
+            Ok(Val::Vector(vec![Row::new(
+                Labels::default(),
+                false,
+                s.into_iter().map(Some).collect(),
+            )]))
         }
         "scalar" => {
             let rows = vector_arg(ctx, &args[0])?;
@@ -196,11 +207,11 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
         | "year" => {
             let rows = match args.first() {
                 Some(e) => vector_arg(ctx, e)?,
-                None => vec![Row {
-                    labels: Labels::default(),
-                    drop_name: false,
-                    vals: (0..ctx.n).map(|i| Some(ctx.ts(i) as f64 / 1000.0)).collect(),
-                }],
+                None => vec![Row::new(
+                    Labels::default(),
+                    false,
+                    (0..ctx.n).map(|i| Some(ctx.ts(i) as f64 / 1000.0)).collect(),
+                )],
             };
             Ok(Val::Vector(map_values(rows, true, |_, v| {
                 kernels::time_part(name, v)
@@ -210,13 +221,9 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             let rows = vector_arg(ctx, &args[0])?;
             let labels = absent_labels(&args[0]);
             let vals = (0..ctx.n)
-                .map(|i| (!rows.iter().any(|r| r.vals[i].is_some())).then_some(1.0))
+                .map(|i| (!rows.iter().any(|r| r.present(i))).then_some(1.0))
                 .collect();
-            Ok(Val::Vector(vec![Row {
-                labels,
-                drop_name: false,
-                vals,
-            }]))
+            Ok(Val::Vector(vec![Row::new(labels, false, vals)]))
         }
         "absent_over_time" => {
             let (rows, w) = matrix_arg(ctx, &args[0])?;
@@ -225,12 +232,15 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                 for (i, (_, win)) in ctx.windows(&r.samples, w).enumerate() {
                     any[i] |= !win.is_empty();
                 }
+                for (i, (_, win)) in ctx.windows(&r.hists, w).enumerate() {
+                    any[i] |= !win.is_empty();
+                }
             }
-            Ok(Val::Vector(vec![Row {
-                labels: absent_labels(&args[0]),
-                drop_name: false,
-                vals: any.into_iter().map(|a| (!a).then_some(1.0)).collect(),
-            }]))
+            Ok(Val::Vector(vec![Row::new(
+                absent_labels(&args[0]),
+                false,
+                any.into_iter().map(|a| (!a).then_some(1.0)).collect(),
+            )]))
         }
         "label_replace" => label_replace(ctx, args),
         "label_join" => label_join(ctx, args),
@@ -282,19 +292,125 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             Ok(Val::Vector(rows))
         }
         "histogram_quantile" => histogram_quantile(ctx, c),
-        "histogram_count"
-        | "histogram_sum"
-        | "histogram_avg"
-        | "histogram_stddev"
-        | "histogram_stdvar"
-        | "histogram_fraction"
-        | "histogram_quantiles"
-        | "info"
-        | "start_timestamp" => Err(Error::Execution(format!(
-            "function {name}() is not supported: native histograms and metadata are not stored"
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
+            let rows = vector_arg(ctx, &args[0])?;
+            Ok(Val::Vector(map_histograms(rows, |_, h| match name {
+                "histogram_count" => h.count,
+                "histogram_sum" => h.sum,
+                "histogram_avg" => h.sum / h.count,
+                "histogram_stddev" => kernels::native::histogram_stdvar(h).sqrt(),
+                _ => kernels::native::histogram_stdvar(h),
+            })))
+        }
+        "histogram_fraction" => histogram_fraction(ctx, c),
+        "histogram_quantiles" | "info" | "start_timestamp" => Err(Error::Execution(format!(
+            "function {name}() is not supported yet"
         ))),
         _ => range_function(ctx, c),
     }
+}
+
+/// Applies `f` to every native histogram; floats drop out. The result drops the metric name.
+fn map_histograms(rows: Vec<Row>, f: impl Fn(usize, &FloatHistogram) -> f64) -> Vec<Row> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if !r.has_hists() {
+            continue;
+        }
+        let vals = r
+            .hists
+            .iter()
+            .enumerate()
+            .map(|(i, h)| h.as_ref().map(|h| f(i, h)))
+            .collect();
+        out.push(Row::new(r.labels, true, vals));
+    }
+    out
+}
+
+fn histogram_fraction(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
+    let lower = scalar_arg(ctx, &c.args[0])?;
+    let upper = scalar_arg(ctx, &c.args[1])?;
+    let rows = vector_arg(ctx, &c.args[2])?;
+    // Native histograms answer directly; classic buckets are grouped like histogram_quantile's.
+    let (classic, native): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| !r.has_hists());
+    let mut out = Vec::new();
+    for r in native {
+        let metric = r.labels.get(METRIC_NAME).unwrap_or("").to_owned();
+        let vals = r
+            .hists
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                h.as_ref().map(|h| {
+                    let (v, nans) = kernels::native::histogram_fraction(lower[i], upper[i], h);
+                    if nans {
+                        ctx.info(
+                            format!("input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {metric:?}"),
+                            c.args[2].pos(),
+                        );
+                    }
+                    v
+                })
+            })
+            .collect();
+        out.push(Row::new(r.labels, true, vals));
+    }
+    let (groups, _) = classic_groups(ctx, &classic, c.args[2].pos());
+    let mut buckets = Vec::new();
+    for (labels, members) in groups {
+        let mut vals = vec![None; ctx.n];
+        for (i, slot) in vals.iter_mut().enumerate() {
+            buckets.clear();
+            buckets.extend(
+                members
+                    .iter()
+                    .filter_map(|(b, k)| classic[*k].vals[i].map(|v| kernels::Bucket::from((*b, v)))),
+            );
+            if !buckets.is_empty() {
+                *slot = Some(kernels::histogram_fraction(lower[i], upper[i], &mut buckets));
+            }
+        }
+        out.push(Row::new(labels, true, vals));
+    }
+    out.retain(Row::any);
+    Ok(Val::Vector(out))
+}
+
+/// Classic histogram buckets grouped by their labels without `le` and the name, each with its bound
+/// and row index; and for each group its key with the name, to spot a native histogram of the same
+/// name. Buckets without a valid `le` are left out with a warning.
+#[allow(clippy::type_complexity)]
+fn classic_groups(
+    ctx: &Ctx<'_>,
+    rows: &[Row],
+    pos: promql_syntax::Pos,
+) -> (Vec<(Labels, Vec<(f64, usize)>)>, Vec<Labels>) {
+    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+    let mut named: Vec<Labels> = Vec::new();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for (k, r) in rows.iter().enumerate() {
+        let le = r.labels.get("le").unwrap_or("");
+        let Some(bound) = kernels::parse_le(le) else {
+            ctx.warn(
+                format!(
+                    "bucket label \"le\" is missing or has a malformed value of \"{le}\" for metric name \"{}\"",
+                    r.labels.get(METRIC_NAME).unwrap_or("")
+                ),
+                pos,
+            );
+            continue;
+        };
+        let with_name = set_label(&r.labels, "le", "");
+        let g = without_name(&with_name);
+        let gi = *index.entry(g.clone()).or_insert_with(|| {
+            groups.push((g, Vec::new()));
+            named.push(with_name);
+            groups.len() - 1
+        });
+        groups[gi].1.push((bound, k));
+    }
+    (groups, named)
 }
 
 /// Labels `absent()` gives its result: the equality matchers of a plain selector argument.
@@ -396,28 +512,6 @@ fn label_join(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
 fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     let q = scalar_arg(ctx, &c.args[0])?;
     let rows = vector_arg(ctx, &c.args[1])?;
-    // Buckets grouped by their labels without `le` and the name.
-    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    for (k, r) in rows.iter().enumerate() {
-        let le = r.labels.get("le").unwrap_or("");
-        let Some(bound) = kernels::parse_le(le) else {
-            ctx.warn(
-                format!(
-                    "bucket label \"le\" is missing or has a malformed value of \"{le}\" for metric name \"{}\"",
-                    r.labels.get(METRIC_NAME).unwrap_or("")
-                ),
-                c.args[1].pos(),
-            );
-            continue;
-        };
-        let g = without_name(&set_label(&r.labels, "le", ""));
-        let gi = *index.entry(g.clone()).or_insert_with(|| {
-            groups.push((g, Vec::new()));
-            groups.len() - 1
-        });
-        groups[gi].1.push((bound, k));
-    }
     // Prometheus warns about the quantile whether or not there are buckets to apply it to.
     if let Some(bad) = q.iter().find(|q| q.is_nan() || !(0.0..=1.0).contains(*q)) {
         ctx.warn(
@@ -428,16 +522,59 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             c.args[0].pos(),
         );
     }
-    let mut out = Vec::with_capacity(groups.len());
-    let mut buckets = Vec::new();
-    for (labels, members) in groups {
+    let (classic, native): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| !r.has_hists());
+    let (groups, named) = classic_groups(ctx, &classic, c.args[1].pos());
+    let mut out = Vec::with_capacity(groups.len() + native.len());
+    // A native histogram with the labels of a classic one (its `le` aside) makes both meaningless
+    // at that step.
+    let mut clash: HashMap<&Labels, Vec<bool>> = HashMap::new();
+    for r in &native {
+        let metric = r.labels.get(METRIC_NAME).unwrap_or("");
+        let gi = named.iter().position(|l| *l == r.labels);
         let mut vals = vec![None; ctx.n];
         for (i, slot) in vals.iter_mut().enumerate() {
+            let Some(h) = r.hist(i) else { continue };
+            if let Some(gi) = gi
+                && groups[gi].1.iter().any(|(_, k)| classic[*k].vals[i].is_some())
+            {
+                ctx.warn(
+                    format!(
+                        "vector contains a mix of classic and native histograms for metric name {metric:?}"
+                    ),
+                    c.args[1].pos(),
+                );
+                clash.entry(&named[gi]).or_insert_with(|| vec![false; ctx.n])[i] = true;
+                continue;
+            }
+            let (v, nan) = kernels::native::histogram_quantile(q[i], h);
+            match nan {
+                kernels::native::NanObservations::None => {}
+                kernels::native::NanObservations::ResultNaN => ctx.info(
+                    format!("input to histogram_quantile has NaN observations, result is NaN for metric name {metric:?}"),
+                    c.args[1].pos(),
+                ),
+                kernels::native::NanObservations::SkewedHigher => ctx.info(
+                    format!("input to histogram_quantile has NaN observations, result is skewed higher for metric name {metric:?}"),
+                    c.args[1].pos(),
+                ),
+            }
+            *slot = Some(v);
+        }
+        out.push(Row::new(r.labels.clone(), true, vals));
+    }
+    let mut buckets = Vec::new();
+    for ((labels, members), name) in groups.into_iter().zip(&named) {
+        let clashes = clash.get(name);
+        let mut vals = vec![None; ctx.n];
+        for (i, slot) in vals.iter_mut().enumerate() {
+            if clashes.is_some_and(|c| c[i]) {
+                continue;
+            }
             buckets.clear();
             buckets.extend(
                 members
                     .iter()
-                    .filter_map(|(b, k)| rows[*k].vals[i].map(|v| kernels::Bucket::from((*b, v)))),
+                    .filter_map(|(b, k)| classic[*k].vals[i].map(|v| kernels::Bucket::from((*b, v)))),
             );
             if buckets.is_empty() {
                 continue;
@@ -447,20 +584,16 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                 ctx.info(
                     format!(
                         "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{}\"",
-                        rows[members[0].1].labels.get(METRIC_NAME).unwrap_or("")
+                        classic[members[0].1].labels.get(METRIC_NAME).unwrap_or("")
                     ),
                     c.args[1].pos(),
                 );
             }
             *slot = Some(v);
         }
-        out.push(Row {
-            labels,
-            drop_name: false,
-            vals,
-        });
+        out.push(Row::new(labels, false, vals));
     }
-    out.retain(|r| r.vals.iter().any(Option::is_some));
+    out.retain(Row::any);
     Ok(Val::Vector(out))
 }
 
@@ -587,11 +720,10 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                 other => return Err(exec(format!("function {other}() is not implemented"))),
             };
         }
-        Ok(vals.iter().any(Option::is_some).then(|| Row {
-            labels: r.labels.clone(),
-            drop_name: r.drop_name || !keep_name,
-            vals,
-        }))
+        Ok(vals
+            .iter()
+            .any(Option::is_some)
+            .then(|| Row::new(r.labels.clone(), r.drop_name || !keep_name, vals)))
     };
     // Series are independent: large inputs are split across threads, each taking a contiguous run so
     // the output keeps the input order.

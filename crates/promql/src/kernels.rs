@@ -16,6 +16,7 @@ mod buckets;
 mod date;
 mod elementwise;
 mod kahan;
+pub mod native;
 mod natsort;
 mod over_time;
 mod quantile;

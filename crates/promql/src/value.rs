@@ -1,20 +1,25 @@
 //! Query results as the API returns them.
 
-use model::Labels;
+use std::sync::Arc;
 
-/// One element of an instant vector.
+use model::{FloatHistogram, Labels};
+
+/// One element of an instant vector: a float `v`, or a native histogram `h` (then `v` is 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Element {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
-/// One series of a range vector or range-query result: points in time order.
+/// One series of a range vector or range-query result: float points and histogram points, each in
+/// time order (a series may change kind over time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Points {
     pub labels: Labels,
     pub points: Vec<(i64, f64)>,
+    pub histograms: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,8 +14,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use model::{Labels, Sample};
-use promql::script::{self, Command, Eval, EvalKind, Expect, Expected, MessageMatch, Point, SeriesSpec};
+use model::histogram::parse_test_notation_full;
+use model::{FloatHistogram, Labels, Sample};
+use promql::script::{
+    self, Command, Eval, EvalKind, Expect, Expected, HistogramSpec, MessageMatch, Point, SeriesSpec,
+};
 use promql::{Engine, QueryResult, Value};
 use storage::MemStorage;
 
@@ -71,6 +74,167 @@ fn fmt_points(points: &[(i64, f64)]) -> String {
         .map(|(t, v)| format!("{v}@{t}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The histogram of point `index` of a `{{a}}`, `{{a}}xN` or `{{a}}+{{b}}xN` item, built as promqltest
+/// builds it (step by step, compacting each), and whether it spelled out a counter-reset hint.
+fn histogram_at(spec: &HistogramSpec, index: u64) -> (FloatHistogram, bool) {
+    let base = parse_test_notation_full(&spec.base).unwrap_or_else(|e| panic!("{}: {e}", spec.base));
+    let mut h = base.histogram;
+    if let Some(step) = &spec.step {
+        let inc = parse_test_notation_full(&step.literal)
+            .unwrap_or_else(|e| panic!("{}: {e}", step.literal))
+            .histogram;
+        for _ in 0..index {
+            let r = if step.negative { h.sub(&inc) } else { h.add(&inc) };
+            r.unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+            h.compact(0);
+        }
+    }
+    (h, base.counter_reset_hint_set)
+}
+
+/// One classic histogram at one time, being collected for `load_with_nhcb`.
+#[derive(Default)]
+struct ClassicAt {
+    /// `(le, cumulative count)`, ascending by `le`.
+    buckets: Vec<(f64, f64)>,
+    count: Option<f64>,
+    sum: f64,
+    broken: bool,
+}
+
+impl ClassicAt {
+    fn set_bucket(&mut self, le: f64, count: f64) {
+        if count < 0.0 {
+            self.broken = true;
+            return;
+        }
+        let i = self.buckets.partition_point(|(b, _)| *b < le);
+        if self.buckets.get(i).is_some_and(|(b, _)| *b == le) {
+            return;
+        }
+        let below = i.checked_sub(1).map(|j| self.buckets[j].1);
+        let above = self.buckets.get(i).map(|b| b.1);
+        if below.is_some_and(|c| count < c) || above.is_some_and(|c| count > c) {
+            self.broken = true;
+            return;
+        }
+        self.buckets.insert(i, (le, count));
+    }
+
+    /// The custom-buckets histogram promqltest makes of it (`convertnhcb`), if it is consistent.
+    fn convert(mut self) -> Option<FloatHistogram> {
+        if self.broken {
+            return None;
+        }
+        let count = self
+            .count
+            .or_else(|| self.buckets.last().map(|b| b.1))
+            .unwrap_or(0.0);
+        if self.buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+            self.buckets.push((f64::INFINITY, count));
+        }
+        if self.buckets.last().is_some_and(|b| b.1 != count) {
+            return None;
+        }
+        let mut h = FloatHistogram {
+            schema: model::histogram::CUSTOM_BUCKETS_SCHEMA,
+            count,
+            sum: self.sum,
+            positive_spans: vec![model::histogram::Span {
+                offset: 0,
+                length: self.buckets.len() as u32,
+            }],
+            ..FloatHistogram::default()
+        };
+        let mut prev = 0.0;
+        for (le, c) in &self.buckets {
+            h.positive_buckets.push(c - prev);
+            prev = *c;
+            if le.is_finite() {
+                h.custom_values.push(*le);
+            }
+        }
+        h.compact(0);
+        Some(h)
+    }
+}
+
+/// `load_with_nhcb`: each classic histogram (`_bucket`, `_count`, `_sum` series) is also loaded as a
+/// native histogram with custom buckets under its base name.
+fn load_nhcb(store: &MemStorage, series: &[SeriesSpec], interval_ms: i64) {
+    let mut by_base: BTreeMap<Labels, BTreeMap<i64, ClassicAt>> = BTreeMap::new();
+    for s in series {
+        let name = s.labels.metric_name().unwrap_or("");
+        let (kind, base) = if let Some(b) = name.strip_suffix("_bucket") {
+            (0, b)
+        } else if let Some(b) = name.strip_suffix("_sum") {
+            (1, b)
+        } else if let Some(b) = name.strip_suffix("_count") {
+            (2, b)
+        } else {
+            continue;
+        };
+        let le = if kind == 0 {
+            match s.labels.get("le").and_then(promql::kernels::parse_le) {
+                Some(le) if !le.is_nan() => Some(le),
+                _ => continue,
+            }
+        } else {
+            None
+        };
+        let pairs: Vec<(String, String)> = s
+            .labels
+            .iter()
+            .filter(|(n, _)| *n != "le")
+            .map(|(n, v)| {
+                let v = if n == model::METRIC_NAME { base } else { v };
+                (n.to_owned(), v.to_owned())
+            })
+            .collect();
+        let key = Labels::from_vec(pairs).unwrap();
+        let at = by_base.entry(key).or_default();
+        for (i, p) in s.points.iter().enumerate() {
+            let Point::Float(v) = p else { continue };
+            let c = at.entry(i as i64 * interval_ms).or_default();
+            match (kind, le) {
+                (0, Some(le)) => c.set_bucket(le, *v),
+                (1, _) => c.sum = *v,
+                _ if *v < 0.0 => c.broken = true,
+                _ => c.count = Some(*v),
+            }
+        }
+    }
+    for (labels, at) in by_base {
+        for (t, c) in at {
+            if let Some(h) = c.convert() {
+                store.insert_histogram(&labels, t, h);
+            }
+        }
+    }
+}
+
+fn fmt_histograms(points: &[(i64, std::sync::Arc<FloatHistogram>)]) -> String {
+    points
+        .iter()
+        .map(|(t, h)| format!("{}@{t}", h.to_test_notation()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn expected_histograms(spec: &SeriesSpec, start: i64, step: i64) -> Vec<(i64, FloatHistogram, bool)> {
+    spec.points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Point::Histogram { spec, index } => {
+                let (h, hint) = histogram_at(spec, *index);
+                Some((start + i as i64 * step, h, hint))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn expected_points(spec: &SeriesSpec, start: i64, step: i64) -> Vec<(i64, f64)> {
@@ -144,22 +308,38 @@ fn compare(eval: &Eval, res: &QueryResult) -> Result<(), String> {
             }
         }
         (Expected::Series(want), Value::Vector(got)) => {
+            let show = |e: &promql::Element| match &e.h {
+                Some(h) => format!("{} {}", e.labels, h.to_test_notation()),
+                None => format!("{} {}", e.labels, e.v),
+            };
             if got.len() != want.len() {
-                let got: Vec<String> = got.iter().map(|e| format!("{} {}", e.labels, e.v)).collect();
+                let got: Vec<String> = got.iter().map(show).collect();
                 return Err(format!("got {} series, want {}: {got:?}", got.len(), want.len()));
             }
             for (i, w) in want.iter().enumerate() {
-                let Some(Point::Float(wv)) = w.points.first() else {
-                    return Err(format!("expected series {} has no float point", w.labels));
-                };
                 let found = if eval.is_ordered() {
                     got.get(i).filter(|e| e.labels == w.labels)
                 } else {
                     got.iter().find(|e| e.labels == w.labels)
                 };
+                let ok = |e: &promql::Element| match (w.points.first(), &e.h) {
+                    (Some(Point::Float(wv)), None) => almost_equal(e.v, *wv),
+                    (Some(Point::Histogram { spec, index }), Some(h)) => {
+                        let (want, hint) = histogram_at(spec, *index);
+                        h.matches_expected_with_hint(&want, hint)
+                    }
+                    _ => false,
+                };
                 match found {
-                    Some(e) if almost_equal(e.v, *wv) => {}
-                    Some(e) => return Err(format!("{}: got {}, want {wv}", w.labels, e.v)),
+                    Some(e) if ok(e) => {}
+                    Some(e) => {
+                        return Err(format!(
+                            "{}: got {}, want {:?}",
+                            w.labels,
+                            show(e),
+                            w.points.first()
+                        ));
+                    }
                     None => {
                         let got: Vec<String> = got.iter().map(|e| e.labels.to_string()).collect();
                         return Err(format!(
@@ -179,10 +359,17 @@ fn compare(eval: &Eval, res: &QueryResult) -> Result<(), String> {
                 (EvalKind::Range(r), _) => (r.start_ms, r.step_ms),
                 (EvalKind::Instant { at_ms }, _) => (*at_ms, 0),
             };
-            let want: Vec<(&Labels, Vec<(i64, f64)>)> = want
+            #[allow(clippy::type_complexity)]
+            let want: Vec<(&Labels, Vec<(i64, f64)>, Vec<(i64, FloatHistogram, bool)>)> = want
                 .iter()
-                .map(|s| (&s.labels, expected_points(s, start, step)))
-                .filter(|(_, p)| !p.is_empty())
+                .map(|s| {
+                    (
+                        &s.labels,
+                        expected_points(s, start, step),
+                        expected_histograms(s, start, step),
+                    )
+                })
+                .filter(|(_, p, h)| !p.is_empty() || !h.is_empty())
                 .collect();
             if got.len() != want.len() {
                 let g: Vec<String> = got
@@ -191,7 +378,7 @@ fn compare(eval: &Eval, res: &QueryResult) -> Result<(), String> {
                     .collect();
                 return Err(format!("got {} series, want {}: {g:?}", got.len(), want.len()));
             }
-            for (labels, points) in want {
+            for (labels, points, hists) in want {
                 let Some(s) = got.iter().find(|s| s.labels == *labels) else {
                     return Err(format!("missing series {labels}"));
                 };
@@ -199,12 +386,23 @@ fn compare(eval: &Eval, res: &QueryResult) -> Result<(), String> {
                     && s.points
                         .iter()
                         .zip(&points)
-                        .all(|(a, b)| a.0 == b.0 && almost_equal(a.1, b.1));
+                        .all(|(a, b)| a.0 == b.0 && almost_equal(a.1, b.1))
+                    && s.histograms.len() == hists.len()
+                    && s.histograms
+                        .iter()
+                        .zip(&hists)
+                        .all(|(a, b)| a.0 == b.0 && a.1.matches_expected_with_hint(&b.1, b.2));
                 if !ok {
+                    let want_h: Vec<String> = hists
+                        .iter()
+                        .map(|(t, h, _)| format!("{}@{t}", h.to_test_notation()))
+                        .collect();
                     return Err(format!(
-                        "{labels}: got [{}], want [{}]",
+                        "{labels}: got [{}] [{}], want [{}] [{}]",
                         fmt_points(&s.points),
-                        fmt_points(&points)
+                        fmt_histograms(&s.histograms),
+                        fmt_points(&points),
+                        want_h.join(" ")
                     ));
                 }
             }
@@ -257,23 +455,34 @@ fn run_eval(engine: &Engine, store: &MemStorage, eval: &Eval) -> Result<(), Stri
         let Value::Matrix(series) = ranged.value else {
             return Err("as a range query: not a matrix".into());
         };
-        let mut at_t: Vec<(String, f64)> = series
+        type Got = (String, f64, Option<std::sync::Arc<FloatHistogram>>);
+        let mut at_t: Vec<Got> = series
             .iter()
             .filter_map(|s| {
-                s.points
-                    .last()
-                    .filter(|p| p.0 == t)
-                    .map(|p| (s.labels.to_string(), p.1))
+                let f = s.points.last().filter(|p| p.0 == t);
+                let h = s.histograms.last().filter(|p| p.0 == t);
+                match (f, h) {
+                    (Some(p), _) => Some((s.labels.to_string(), p.1, None)),
+                    (None, Some(p)) => Some((s.labels.to_string(), 0.0, Some(p.1.clone()))),
+                    _ => None,
+                }
             })
             .collect();
-        let mut inst: Vec<(String, f64)> = inst.iter().map(|e| (e.labels.to_string(), e.v)).collect();
+        let mut inst: Vec<Got> = inst
+            .iter()
+            .map(|e| (e.labels.to_string(), e.v, e.h.clone()))
+            .collect();
         at_t.sort_by(|a, b| a.0.cmp(&b.0));
         inst.sort_by(|a, b| a.0.cmp(&b.0));
         let same = at_t.len() == inst.len()
-            && at_t
-                .iter()
-                .zip(&inst)
-                .all(|(a, b)| a.0 == b.0 && almost_equal(a.1, b.1));
+            && at_t.iter().zip(&inst).all(|(a, b)| {
+                a.0 == b.0
+                    && match (&a.2, &b.2) {
+                        (None, None) => almost_equal(a.1, b.1),
+                        (Some(x), Some(y)) => x.matches_expected(y),
+                        _ => false,
+                    }
+            });
         if !same {
             return Err(format!(
                 "range query at the same time differs: {at_t:?} vs instant {inst:?}"
@@ -319,10 +528,18 @@ fn run_file(path: &Path, name: &str, filter_line: Option<usize>) -> Outcome {
                         }
                     }
                     for (i, p) in s.points.iter().enumerate() {
-                        if let Point::Float(v) = p {
-                            store.insert(&s.labels, Sample::new(i as i64 * l.interval_ms, *v));
+                        let t = i as i64 * l.interval_ms;
+                        match p {
+                            Point::Float(v) => store.insert(&s.labels, Sample::new(t, *v)),
+                            Point::Histogram { spec, index } => {
+                                store.insert_histogram(&s.labels, t, histogram_at(spec, *index).0)
+                            }
+                            Point::Missing => {}
                         }
                     }
+                }
+                if l.with_nhcb {
+                    load_nhcb(&store, &l.series, l.interval_ms);
                 }
             }
             Command::Eval(e) => {
@@ -335,7 +552,7 @@ fn run_file(path: &Path, name: &str, filter_line: Option<usize>) -> Outcome {
                     Err(why) => {
                         let mentions = histogram_names.iter().any(|n| mentions_metric(&e.query, n));
                         let why = if mentions || e.has_histograms() {
-                            format!("native histograms are not stored ({why})")
+                            format!("native histograms ({why})")
                         } else {
                             why
                         };

@@ -9,13 +9,46 @@ mod mem;
 pub use error::{Error, Result};
 pub use matcher::{MatchOp, Matcher};
 pub use mem::MemStorage;
-use model::{Labels, Sample};
+use std::sync::Arc;
 
-/// One series with its samples in `[start, end]`, sorted by time, one sample per timestamp.
+use model::{FloatHistogram, Labels, Sample};
+
+/// One native-histogram sample: milliseconds since the Unix epoch and the histogram. Shared, because
+/// a query repeats one sample at every step its lookback covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    pub t: i64,
+    pub h: Arc<FloatHistogram>,
+}
+
+/// One series with its samples in `[start, end]`, sorted by time: float samples and native-histogram
+/// samples apart, at most one sample (of either kind) per timestamp. A series can change kind over
+/// time, so both lists may hold samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub labels: Labels,
     pub samples: Vec<Sample>,
+    pub histograms: Vec<HistogramSample>,
+}
+
+impl Series {
+    /// A series of float samples only.
+    pub fn floats(labels: Labels, samples: Vec<Sample>) -> Self {
+        Self {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        }
+    }
+
+    /// Samples of both kinds.
+    pub fn len(&self) -> usize {
+        self.samples.len() + self.histograms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.histograms.is_empty()
+    }
 }
 
 /// Read access to a store. Time bounds are inclusive milliseconds. Results are sorted: series by label set,
@@ -36,7 +69,7 @@ pub trait Queryable: Send + Sync {
         max_samples: usize,
     ) -> Result<Vec<Series>> {
         let out = self.select(start, end, matchers)?;
-        let n: usize = out.iter().map(|s| s.samples.len()).sum();
+        let n: usize = out.iter().map(Series::len).sum();
         if n > max_samples {
             return Err(Error::LimitExceeded(too_many_samples(max_samples)));
         }

@@ -4,13 +4,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
-use model::{Labels, Sample};
+use std::sync::Arc;
 
-use crate::{Matcher, Queryable, Result, Series, matches_all};
+use model::{FloatHistogram, Labels, Sample};
+
+use crate::{HistogramSample, Matcher, Queryable, Result, Series, matches_all};
+
+/// A stored value: a float's bits (so NaN payloads survive) or a histogram.
+#[derive(Debug, Clone)]
+enum Stored {
+    Float(u64),
+    Histogram(Arc<FloatHistogram>),
+}
+
+type Data = BTreeMap<Labels, BTreeMap<i64, Stored>>;
 
 #[derive(Default)]
 pub struct MemStorage {
-    data: RwLock<BTreeMap<Labels, BTreeMap<i64, u64>>>,
+    data: RwLock<Data>,
 }
 
 impl MemStorage {
@@ -21,10 +32,20 @@ impl MemStorage {
     /// Stores a sample; a second sample at the same timestamp replaces the first.
     pub fn insert(&self, labels: &Labels, s: Sample) {
         let mut d = self.data.write().unwrap_or_else(|e| e.into_inner());
-        d.entry(labels.clone()).or_default().insert(s.t, s.v.to_bits());
+        d.entry(labels.clone())
+            .or_default()
+            .insert(s.t, Stored::Float(s.v.to_bits()));
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Labels, BTreeMap<i64, u64>>> {
+    /// Stores a native-histogram sample; like [`MemStorage::insert`], it replaces any sample at `t`.
+    pub fn insert_histogram(&self, labels: &Labels, t: i64, h: FloatHistogram) {
+        let mut d = self.data.write().unwrap_or_else(|e| e.into_inner());
+        d.entry(labels.clone())
+            .or_default()
+            .insert(t, Stored::Histogram(Arc::new(h)));
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Data> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -36,14 +57,14 @@ impl Queryable for MemStorage {
             .iter()
             .filter(|(l, _)| matches_all(l, matchers))
             .filter_map(|(l, s)| {
-                let samples: Vec<Sample> = s
-                    .range(start..=end)
-                    .map(|(t, v)| Sample::new(*t, f64::from_bits(*v)))
-                    .collect();
-                (!samples.is_empty()).then(|| Series {
-                    labels: l.clone(),
-                    samples,
-                })
+                let mut out = Series::floats(l.clone(), Vec::new());
+                for (t, v) in s.range(start..=end) {
+                    match v {
+                        Stored::Float(bits) => out.samples.push(Sample::new(*t, f64::from_bits(*bits))),
+                        Stored::Histogram(h) => out.histograms.push(HistogramSample { t: *t, h: h.clone() }),
+                    }
+                }
+                (!out.is_empty()).then_some(out)
             })
             .collect())
     }

@@ -414,10 +414,7 @@ impl Block {
             self.read_samples(s, start, end, &mut samples)?;
             *budget = budget.checked_sub(samples.len()).ok_or(Error::LimitExceeded)?;
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: self.labels(s),
-                    samples,
-                });
+                out.push(Series::floats(self.labels(s), samples));
             }
         }
         Ok(out)

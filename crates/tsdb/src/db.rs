@@ -612,10 +612,7 @@ impl Db {
             g.samples(start, end, &mut samples);
             *budget = budget.checked_sub(samples.len())?;
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: self.head.labels_of(&s),
-                    samples,
-                });
+                out.push(Series::floats(self.head.labels_of(&s), samples));
             }
         }
         Some(out)
@@ -647,7 +644,7 @@ fn merge(sources: Vec<Vec<Series>>) -> Vec<Series> {
                 samples.sort_by_key(|s| s.t);
                 samples.dedup_by_key(|s| s.t);
             }
-            Series { labels, samples }
+            Series::floats(labels, samples)
         })
         .collect()
 }

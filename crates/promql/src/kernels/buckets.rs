@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+pub use model::histogram::almost_equal;
+
 /// Relative difference between neighbouring cumulative counts below which `histogram_quantile` treats
 /// them as equal: such differences come from floating-point error (e.g. in sharded sums), not from
 /// broken data, and must not trigger the monotonicity annotation.
@@ -50,24 +52,6 @@ pub struct MonotonicityFix {
     pub max_bucket: f64,
     /// The largest amount by which a count was raised.
     pub max_diff: f64,
-}
-
-/// Whether `a` and `b` differ by less than `epsilon` times the sum of their magnitudes (Prometheus's
-/// `almost.Equal`); two NaNs count as equal.
-pub fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }
 
 /// Parses an `le` label value as Prometheus does (Go's `strconv.ParseFloat`): decimal numbers with an

@@ -358,7 +358,10 @@ fn combine_histograms(
 fn check_quantile(ctx: &Ctx<'_>, a: &Aggregate, q: f64) {
     if q.is_nan() || !(0.0..=1.0).contains(&q) {
         ctx.warn(
-            format!("quantile value should be between 0 and 1, got {}", format_value(q)),
+            format!(
+                "quantile value should be between 0 and 1, got {}",
+                format_value(q)
+            ),
             a.param.as_ref().map_or(a.pos, |p| p.pos()),
         );
     }

@@ -597,6 +597,187 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     Ok(Val::Vector(out))
 }
 
+/// One step of a range function over float samples: `win` is the window ending at `t`, `eval_t` the
+/// step's evaluation time, `s(k)` the k-th scalar argument at this step.
+fn float_step(
+    name: &str,
+    win: &[model::Sample],
+    t: i64,
+    w: Window,
+    eval_t: i64,
+    s: &dyn Fn(usize) -> f64,
+    buf: &mut Vec<f64>,
+) -> Result<Option<f64>> {
+    Ok(match name {
+        "rate" | "increase" => kernels::extrapolated_rate(win, t - w.range, t, true, name == "rate"),
+        "delta" => kernels::extrapolated_rate(win, t - w.range, t, false, false),
+        "irate" => kernels::instant_rate(win, true),
+        "idelta" => kernels::instant_rate(win, false),
+        "deriv" => kernels::deriv(win),
+        // Predicts from the evaluation time, not from an `@`-pinned window end.
+        "predict_linear" => kernels::predict_linear(win, eval_t, s(0)),
+        "double_exponential_smoothing" => {
+            kernels::double_exponential_smoothing(win, s(0), s(1)).map_err(|e| exec(e.to_string()))?
+        }
+        "changes" => kernels::changes(win),
+        "resets" => kernels::resets(win),
+        "avg_over_time" => kernels::avg_over_time(win),
+        "sum_over_time" => kernels::sum_over_time(win),
+        "min_over_time" => kernels::min_over_time(win),
+        "max_over_time" => kernels::max_over_time(win),
+        "count_over_time" => Some(win.len() as f64),
+        "last_over_time" => win.last().map(|x| x.v),
+        "first_over_time" => win.first().map(|x| x.v),
+        "present_over_time" => Some(1.0),
+        "stddev_over_time" => kernels::stddev_over_time(win),
+        "stdvar_over_time" => kernels::stdvar_over_time(win),
+        "mad_over_time" => kernels::mad_over_time(win),
+        "quantile_over_time" => {
+            buf.clear();
+            buf.extend(win.iter().map(|x| x.v));
+            Some(kernels::quantile(s(0), buf))
+        }
+        "ts_of_min_over_time" => kernels::ts_of_min_over_time(win),
+        "ts_of_max_over_time" => kernels::ts_of_max_over_time(win),
+        "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
+        "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
+        other => return Err(exec(format!("function {other}() is not implemented"))),
+    })
+}
+
+/// A range function over a series holding native histograms, step by step, with Prometheus's rules
+/// for windows of histograms only and of both kinds (see `kernels::native_range`).
+fn histogram_row(
+    ctx: &Ctx<'_>,
+    name: &str,
+    r: &RangeRow,
+    w: Window,
+    scalars: &[Vec<f64>],
+    keep_name: bool,
+    pos: promql_syntax::Pos,
+) -> Result<Option<Row>> {
+    use kernels::native_range as nr;
+    let metric = r.labels.get(METRIC_NAME).unwrap_or("");
+    let steps = ctx.steps();
+    let mut row = Row::new(r.labels.clone(), r.drop_name || !keep_name, vec![None; steps.n]);
+    let hist_bounds: Vec<(i64, usize, usize)> = steps.window_bounds(&r.hists, w).collect();
+    let mut buf = Vec::new();
+    let mut notes = nr::HistNotes::default();
+    let (mut mixed, mut ignored) = (false, false);
+    for (i, (t, lo, hi)) in steps.window_bounds(&r.samples, w).enumerate() {
+        let f = &r.samples[lo..hi];
+        let (_, hlo, hhi) = hist_bounds[i];
+        let h = &r.hists[hlo..hhi];
+        if f.is_empty() && h.is_empty() {
+            continue;
+        }
+        let s = |k: usize| scalars.get(k).map_or(f64::NAN, |v| v[i]);
+        let both = !f.is_empty() && !h.is_empty();
+        let mut hist = None;
+        let mut val = None;
+        match name {
+            "rate" | "increase" | "delta" | "sum_over_time" | "avg_over_time" if both => mixed = true,
+            _ if h.is_empty() => val = float_step(name, f, t, w, steps.ts(i), &s, &mut buf)?,
+            "rate" | "increase" | "delta" => {
+                hist = nr::histogram_rate(h, t - w.range, t, name != "delta", name == "rate", &mut notes);
+            }
+            "sum_over_time" => hist = nr::sum_over_time_histograms(h, &mut notes),
+            "avg_over_time" => hist = nr::avg_over_time_histograms(h, &mut notes),
+            "irate" | "idelta" => match nr::last_two(f, h) {
+                nr::LastTwo::Floats(a, b) => val = kernels::instant_rate(&[a, b], name == "irate"),
+                nr::LastTwo::Histograms(a, b) => {
+                    hist = nr::histogram_instant_pair(a, b, name == "irate", &mut notes);
+                }
+                nr::LastTwo::Mixed => mixed = true,
+                nr::LastTwo::TooFew | nr::LastTwo::SameTime => {}
+            },
+            "resets" => val = nr::resets_mixed(f, h),
+            "changes" => val = nr::changes_mixed(f, h),
+            "count_over_time" => val = Some((f.len() + h.len()) as f64),
+            "present_over_time" => val = Some(1.0),
+            "first_over_time" | "last_over_time" => {
+                let p = if name == "first_over_time" {
+                    nr::first_in_range(f, h)
+                } else {
+                    nr::last_in_range(f, h)
+                };
+                match p {
+                    Some(nr::RangePoint::Float(x)) => val = Some(x.v),
+                    Some(nr::RangePoint::Histogram(x)) => hist = Some((*x.h).clone()),
+                    None => {}
+                }
+            }
+            "ts_of_first_over_time" => val = nr::ts_of_first_in_range(f, h),
+            "ts_of_last_over_time" => val = nr::ts_of_last_in_range(f, h),
+            // The rest read floats only: histograms alone give nothing, beside floats an info.
+            _ => {
+                if !f.is_empty() {
+                    ignored = true;
+                    val = float_step(name, f, t, w, steps.ts(i), &s, &mut buf)?;
+                }
+            }
+        }
+        row.vals[i] = val;
+        if let Some(mut h) = hist {
+            h.compact(0);
+            row.set_hist(i, Some(std::sync::Arc::new(h)));
+        }
+    }
+    if mixed {
+        ctx.warn(
+            format!("encountered a mix of histograms and floats for metric name {metric:?}"),
+            pos,
+        );
+    }
+    if ignored {
+        ctx.info(
+            format!("ignored histograms in a range containing both floats and histograms for metric name {metric:?}"),
+            pos,
+        );
+    }
+    let warn = |on: bool, msg: String| {
+        if on {
+            ctx.warn(msg, pos);
+        }
+    };
+    let info = |on: bool, msg: &str| {
+        if on {
+            ctx.info(msg.to_owned(), pos);
+        }
+    };
+    warn(
+        notes.native_histogram_not_counter,
+        format!("this native histogram metric is not a counter: {metric:?}"),
+    );
+    warn(
+        notes.native_histogram_not_gauge,
+        format!("this native histogram metric is not a gauge: {metric:?}"),
+    );
+    warn(
+        notes.mixed_exponential_custom_histograms,
+        format!(
+            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+        ),
+    );
+    warn(
+        notes.histogram_counter_reset_collision,
+        "conflicting counter resets during histogram aggregation".into(),
+    );
+    info(
+        notes.mismatched_custom_buckets_added,
+        "mismatched custom buckets were reconciled during addition",
+    );
+    info(
+        notes.mismatched_custom_buckets_subtracted,
+        "mismatched custom buckets were reconciled during subtraction",
+    );
+    info(
+        notes.mismatched_custom_buckets_aggregated,
+        "mismatched custom buckets were reconciled during aggregation",
+    );
+    Ok(row.any().then_some(row))
+}
+
 /// Samples plus steps below which a range function runs on the calling thread: spawning costs more.
 const PARALLEL_WORK: usize = 200_000;
 
@@ -686,38 +867,7 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                         .map(|j| r.samples[j - 1].v);
                     kernels::extrapolated_rate_with_resets(win, terms, t - w.range, t, true, name == "rate")
                 }
-                "delta" => kernels::extrapolated_rate(win, t - w.range, t, false, false),
-                "irate" => kernels::instant_rate(win, true),
-                "idelta" => kernels::instant_rate(win, false),
-                "deriv" => kernels::deriv(win),
-                // Predicts from the evaluation time, not from an `@`-pinned window end.
-                "predict_linear" => kernels::predict_linear(win, steps.ts(i), s(0)),
-                "double_exponential_smoothing" => {
-                    kernels::double_exponential_smoothing(win, s(0), s(1)).map_err(|e| exec(e.to_string()))?
-                }
-                "changes" => kernels::changes(win),
-                "resets" => kernels::resets(win),
-                "avg_over_time" => kernels::avg_over_time(win),
-                "sum_over_time" => kernels::sum_over_time(win),
-                "min_over_time" => kernels::min_over_time(win),
-                "max_over_time" => kernels::max_over_time(win),
-                "count_over_time" => Some(win.len() as f64),
-                "last_over_time" => win.last().map(|x| x.v),
-                "first_over_time" => win.first().map(|x| x.v),
-                "present_over_time" => Some(1.0),
-                "stddev_over_time" => kernels::stddev_over_time(win),
-                "stdvar_over_time" => kernels::stdvar_over_time(win),
-                "mad_over_time" => kernels::mad_over_time(win),
-                "quantile_over_time" => {
-                    buf.clear();
-                    buf.extend(win.iter().map(|x| x.v));
-                    Some(kernels::quantile(s(0), buf))
-                }
-                "ts_of_min_over_time" => kernels::ts_of_min_over_time(win),
-                "ts_of_max_over_time" => kernels::ts_of_max_over_time(win),
-                "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
-                "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
-                other => return Err(exec(format!("function {other}() is not implemented"))),
+                _ => float_step(name, win, t, w, steps.ts(i), &s, buf)?,
             };
         }
         Ok(vals
@@ -725,6 +875,16 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             .any(Option::is_some)
             .then(|| Row::new(r.labels.clone(), r.drop_name || !keep_name, vals)))
     };
+    // Series holding histograms take the slower path on this thread, which can annotate directly.
+    let (rows, with_hists): (Vec<RangeRow>, Vec<RangeRow>) =
+        rows.into_iter().partition(|r| r.hists.is_empty());
+    let mut hist_rows = Vec::new();
+    for r in &with_hists {
+        ctx.check_deadline()?;
+        if let Some(row) = histogram_row(ctx, name, r, w, &scalars, keep_name, arg.pos())? {
+            hist_rows.push(row);
+        }
+    }
     // Series are independent: large inputs are split across threads, each taking a contiguous run so
     // the output keeps the input order.
     let work: usize = rows.iter().map(|r| r.samples.len() + steps.n).sum();
@@ -756,11 +916,12 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
         let mut buf = Vec::new();
         rows.iter().map(|r| eval_row(r, &mut buf)).collect()
     };
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len() + hist_rows.len());
     for r in results {
         if let Some(row) = r? {
             out.push(row);
         }
     }
+    out.extend(hist_rows);
     Ok(Val::Vector(out))
 }

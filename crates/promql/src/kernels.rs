@@ -17,6 +17,7 @@ mod date;
 mod elementwise;
 mod kahan;
 pub mod native;
+pub mod native_range;
 mod natsort;
 mod over_time;
 mod quantile;

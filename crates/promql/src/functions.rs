@@ -303,7 +303,8 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
             })))
         }
         "histogram_fraction" => histogram_fraction(ctx, c),
-        "histogram_quantiles" | "info" | "start_timestamp" => Err(Error::Execution(format!(
+        "histogram_quantiles" => histogram_quantiles(ctx, c),
+        "info" | "start_timestamp" => Err(Error::Execution(format!(
             "function {name}() is not supported yet"
         ))),
         _ => range_function(ctx, c),
@@ -377,9 +378,9 @@ fn histogram_fraction(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     Ok(Val::Vector(out))
 }
 
-/// Classic histogram buckets grouped by their labels without `le` and the name, each with its bound
-/// and row index; and for each group its key with the name, to spot a native histogram of the same
-/// name. Buckets without a valid `le` are left out with a warning.
+/// Classic histogram buckets grouped by their labels without `le`, each group with its labels
+/// without the name, its buckets' bounds and row indexes; and for each group its labels with the
+/// name, to spot a native histogram of the same name. Buckets without a valid `le` are left out with a warning.
 #[allow(clippy::type_complexity)]
 fn classic_groups(
     ctx: &Ctx<'_>,
@@ -401,10 +402,11 @@ fn classic_groups(
             );
             continue;
         };
+        // Buckets of different metric names stay apart, as in Prometheus, even though the results
+        // lose the name (and then collide).
         let with_name = set_label(&r.labels, "le", "");
-        let g = without_name(&with_name);
-        let gi = *index.entry(g.clone()).or_insert_with(|| {
-            groups.push((g, Vec::new()));
+        let gi = *index.entry(with_name.clone()).or_insert_with(|| {
+            groups.push((without_name(&with_name), Vec::new()));
             named.push(with_name);
             groups.len() - 1
         });
@@ -512,18 +514,55 @@ fn label_join(ctx: &Ctx<'_>, args: &[Expr]) -> Result<Val> {
 fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
     let q = scalar_arg(ctx, &c.args[0])?;
     let rows = vector_arg(ctx, &c.args[1])?;
-    // Prometheus warns about the quantile whether or not there are buckets to apply it to.
+    check_quantiles(ctx, &q, c.args[0].pos());
+    Ok(Val::Vector(quantile_rows(ctx, &q, rows, c.args[1].pos())))
+}
+
+/// Warns about a quantile outside [0, 1], whether or not there are buckets to apply it to.
+fn check_quantiles(ctx: &Ctx<'_>, q: &[f64], pos: promql_syntax::Pos) {
     if let Some(bad) = q.iter().find(|q| q.is_nan() || !(0.0..=1.0).contains(*q)) {
         ctx.warn(
             format!(
                 "quantile value should be between 0 and 1, got {}",
                 crate::aggregate::format_value(*bad)
             ),
-            c.args[0].pos(),
+            pos,
         );
     }
+}
+
+/// `histogram_quantiles(v, "label", q1, q2, …)`: one `histogram_quantile` per quantile, each result
+/// labelled with its quantile (written as OpenMetrics writes floats: `0.0`, `0.25`, `1.0`).
+fn histogram_quantiles(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
+    let label = string_arg(ctx, &c.args[1])?;
+    let rows = vector_arg(ctx, &c.args[0])?;
+    let mut out = Vec::new();
+    for e in &c.args[2..] {
+        let q = scalar_arg(ctx, e)?;
+        check_quantiles(ctx, &q, e.pos());
+        let text = q.first().map_or_else(String::new, |v| {
+            let s = crate::aggregate::format_value(*v);
+            if v.is_finite() && v.fract() == 0.0 && !s.contains('e') {
+                format!("{s}.0")
+            } else {
+                s
+            }
+        });
+        for mut r in quantile_rows(ctx, &q, rows.clone(), c.args[0].pos()) {
+            r.labels = set_label(&r.labels, &label, &text);
+            out.push(r);
+        }
+    }
+    Ok(Val::Vector(crate::engine::merge_rows(
+        crate::engine::finalize_names(out),
+    )?))
+}
+
+/// The quantile `q` (per step) of every histogram in `rows`: native ones each on its own, classic
+/// buckets grouped by their labels without `le`. `pos` is where annotations point.
+fn quantile_rows(ctx: &Ctx<'_>, q: &[f64], rows: Vec<Row>, pos: promql_syntax::Pos) -> Vec<Row> {
     let (classic, native): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| !r.has_hists());
-    let (groups, named) = classic_groups(ctx, &classic, c.args[1].pos());
+    let (groups, named) = classic_groups(ctx, &classic, pos);
     let mut out = Vec::with_capacity(groups.len() + native.len());
     // A native histogram with the labels of a classic one (its `le` aside) makes both meaningless
     // at that step.
@@ -541,7 +580,7 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                     format!(
                         "vector contains a mix of classic and native histograms for metric name {metric:?}"
                     ),
-                    c.args[1].pos(),
+                    pos,
                 );
                 clash.entry(&named[gi]).or_insert_with(|| vec![false; ctx.n])[i] = true;
                 continue;
@@ -551,11 +590,11 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                 kernels::native::NanObservations::None => {}
                 kernels::native::NanObservations::ResultNaN => ctx.info(
                     format!("input to histogram_quantile has NaN observations, result is NaN for metric name {metric:?}"),
-                    c.args[1].pos(),
+                    pos,
                 ),
                 kernels::native::NanObservations::SkewedHigher => ctx.info(
                     format!("input to histogram_quantile has NaN observations, result is skewed higher for metric name {metric:?}"),
-                    c.args[1].pos(),
+                    pos,
                 ),
             }
             *slot = Some(v);
@@ -586,7 +625,7 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                         "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{}\"",
                         classic[members[0].1].labels.get(METRIC_NAME).unwrap_or("")
                     ),
-                    c.args[1].pos(),
+                    pos,
                 );
             }
             *slot = Some(v);
@@ -594,7 +633,7 @@ fn histogram_quantile(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
         out.push(Row::new(labels, false, vals));
     }
     out.retain(Row::any);
-    Ok(Val::Vector(out))
+    out
 }
 
 /// One step of a range function over float samples: `win` is the window ending at `t`, `eval_t` the

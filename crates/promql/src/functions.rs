@@ -128,10 +128,11 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                 _ => (vec![f64::NAN; ctx.n], scalar_arg(ctx, &args[1])?),
             };
             Ok(Val::Vector(map_values(rows, true, |i, v| match name {
+                // Go's math.Max/Min: a NaN bound makes the result NaN.
                 "clamp" if hi[i] < lo[i] => None,
-                "clamp" => Some(v.max(lo[i]).min(hi[i])),
-                "clamp_min" => Some(v.max(lo[i])),
-                _ => Some(v.min(hi[i])),
+                "clamp" => Some(kernels::go_min(kernels::go_max(v, lo[i]), hi[i])),
+                "clamp_min" => Some(kernels::go_max(v, lo[i])),
+                _ => Some(kernels::go_min(v, hi[i])),
             })))
         }
         "timestamp" => {
@@ -251,7 +252,12 @@ pub(crate) fn eval(ctx: &Ctx<'_>, c: &Call) -> Result<Val> {
                     c.pos,
                 );
             }
+            // Sorting is by float value; histograms drop out, as in Prometheus.
             let mut rows = vector_arg(ctx, &args[0])?;
+            for r in &mut rows {
+                r.hists = Vec::new();
+            }
+            rows.retain(Row::any);
             let desc = name == "sort_desc";
             rows.sort_by(|a, b| {
                 let (x, y) = (a.vals[0].unwrap_or(f64::NAN), b.vals[0].unwrap_or(f64::NAN));

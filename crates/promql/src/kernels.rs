@@ -42,8 +42,8 @@ pub use over_time::{
 };
 pub use quantile::quantile;
 pub use rate::{
-    changes, delta, extended_rate, extrapolated_rate, extrapolated_rate_with_resets, idelta, increase,
-    instant_rate, irate, range_seconds, rate, resets,
+    changes, delta, extended_rate, extrapolated_rate, extrapolated_rate_with_resets, extrapolation_factor,
+    idelta, increase, instant_rate, irate, range_seconds, rate, resets,
 };
 pub use regression::{
     SmoothingFactorError, deriv, double_exponential_smoothing, linear_regression, predict_linear,

@@ -191,7 +191,7 @@ impl Iterator for SpanWalkRev<'_> {
 }
 
 /// Bucket `index` of schema `origin` falls into this bucket of the coarser schema `target`.
-pub(crate) fn target_index(index: i32, origin: i32, target: i32) -> i32 {
+pub fn target_index(index: i32, origin: i32, target: i32) -> i32 {
     // Shifting an i32 by 32 or more leaves its sign in Go, as a shift by 31 does here.
     let shift = origin.saturating_sub(target).clamp(0, 31);
     (index.wrapping_sub(1) >> shift).wrapping_add(1)

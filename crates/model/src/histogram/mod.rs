@@ -11,11 +11,11 @@ mod ops;
 
 pub use bounds::{EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN, frexp, is_exponential_schema, ldexp};
 pub use error::{HistogramError, Part};
-pub use iter::Bucket;
+pub use iter::{Bucket, target_index};
 pub use notation::{
     TEST_EPSILON, TestHistogram, almost_equal, parse_test_notation, parse_test_notation_full,
 };
-pub use ops::AddOutcome;
+pub use ops::{AddOutcome, intersect_custom_bounds};
 
 /// What the producer said about a counter reset between this histogram and the previous one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -835,7 +835,7 @@ pub(crate) fn reduce_resolution(
 }
 
 /// The bounds both lists have, in order (Prometheus's `intersectCustomBucketBounds`).
-fn intersect_custom_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+pub fn intersect_custom_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {

@@ -55,11 +55,14 @@
 
 use std::borrow::Cow;
 
-use model::histogram::{AddOutcome, Bucket, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, HistogramError, Span};
+use model::histogram::{
+    AddOutcome, Bucket, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, HistogramError, Span,
+    intersect_custom_bounds, target_index,
+};
 use model::{FloatHistogram, Sample};
 use storage::HistogramSample;
 
-use super::{kahan_inc, range_seconds};
+use super::{extrapolation_factor, kahan_inc, range_seconds};
 
 /// What Prometheus would have annotated while computing a histogram range function. Each field stands
 /// for one annotation; the engine adds the metric name and the position of the range argument.
@@ -162,37 +165,14 @@ pub fn histogram_rate(
     notes.merge(local);
     let mut h = difference?;
 
-    let mut duration_to_start = first.t.wrapping_sub(range_start) as f64 / 1000.0;
-    let mut duration_to_end = range_end.wrapping_sub(last.t) as f64 / 1000.0;
-    let sampled_interval = last.t.wrapping_sub(first.t) as f64 / 1000.0;
-    let average_interval = sampled_interval / (win.len() - 1) as f64;
-    // As for floats: a sample missing where regular spacing predicts one means the series starts or
-    // ends inside the window, so extrapolate only half an interval past it.
-    let threshold = average_interval * 1.1;
-    if duration_to_start >= threshold {
-        duration_to_start = average_interval / 2.0;
-    }
-    if is_counter {
-        // A counter histogram's count cannot go below zero: stop the extrapolation where it would.
-        let mut duration_to_zero = duration_to_start;
-        if h.count > 0.0 && first.h.count >= 0.0 {
-            duration_to_zero = sampled_interval * (first.h.count / h.count);
-        }
-        if duration_to_zero < duration_to_start {
-            duration_to_start = duration_to_zero;
-        }
-    }
-    if duration_to_end >= threshold {
-        duration_to_end = average_interval / 2.0;
-    }
-    let mut factor = if sampled_interval != 0.0 {
-        (sampled_interval + duration_to_start + duration_to_end) / sampled_interval
-    } else {
-        1.0
-    };
-    if is_rate {
-        factor /= range_seconds(range_end.wrapping_sub(range_start));
-    }
+    let counter_start = is_counter.then_some((first.h.count, h.count));
+    let factor = extrapolation_factor(
+        (first.t, last.t),
+        win.len(),
+        (range_start, range_end),
+        counter_start,
+        is_rate,
+    );
     h.mul(factor);
     Some(h)
 }
@@ -999,7 +979,7 @@ impl HistogramKahanSum {
                 );
             } else {
                 reconciled = true;
-                let bounds = shared_bounds(&self.custom_values, &other.custom_values);
+                let bounds = intersect_custom_bounds(&self.custom_values, &other.custom_values);
                 let old = std::mem::take(&mut self.custom_values);
                 regroup(&mut self.positive, |i| custom_target(i, &old, &bounds));
                 merge_cells(
@@ -1037,8 +1017,8 @@ impl HistogramKahanSum {
             };
             if self.schema > target {
                 let (from, to) = (self.schema, target);
-                regroup(&mut self.positive, |i| coarser_index(i, from, to));
-                regroup(&mut self.negative, |i| coarser_index(i, from, to));
+                regroup(&mut self.positive, |i| target_index(i, from, to));
+                regroup(&mut self.negative, |i| target_index(i, from, to));
                 self.schema = target;
             }
             self.zero_count.add(aligned.zero_count);
@@ -1193,30 +1173,6 @@ fn adjust_hint(hint: &mut CounterResetHint, other: CounterResetHint) -> bool {
             true
         }
     }
-}
-
-/// The index a bucket of schema `from` falls into in the coarser schema `to`.
-fn coarser_index(index: i32, from: i32, to: i32) -> i32 {
-    let shift = from.saturating_sub(to).clamp(0, 31);
-    (index.wrapping_sub(1) >> shift).wrapping_add(1)
-}
-
-/// The custom bounds present in both (ascending) lists.
-fn shared_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < a.len() && j < b.len() {
-        if a[i] == b[j] {
-            out.push(a[i]);
-            i += 1;
-            j += 1;
-        } else if a[i] < b[j] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    out
 }
 
 /// The bucket of the coarser custom `bounds` that custom bucket `index` under `old` bounds falls into:

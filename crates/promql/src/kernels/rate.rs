@@ -57,10 +57,35 @@ pub fn extrapolated_rate_with_resets(
         }
     }
 
-    let mut duration_to_start = first.t.wrapping_sub(range_start) as f64 / 1000.0;
-    let mut duration_to_end = range_end.wrapping_sub(last.t) as f64 / 1000.0;
-    let sampled_interval = last.t.wrapping_sub(first.t) as f64 / 1000.0;
-    let average_interval = sampled_interval / (samples.len() - 1) as f64;
+    let counter_start = is_counter.then_some((first.v, result));
+    let factor = extrapolation_factor(
+        (first.t, last.t),
+        samples.len(),
+        (range_start, range_end),
+        counter_start,
+        is_rate,
+    );
+    Some(result * factor)
+}
+
+/// What the change between the first sample (at `times.0`) and the last (at `times.1`) of `n` samples
+/// is multiplied by to cover the window `(window.0, window.1]`, as Prometheus's `extrapolatedRate`
+/// computes it for floats and native histograms alike; with `is_rate` also divided by the window's
+/// length in seconds. `counter_start` is, for counters, the first value and the change (for histograms
+/// their counts): extrapolation towards the start stops where the counter would reach zero.
+pub fn extrapolation_factor(
+    times: (i64, i64),
+    n: usize,
+    window: (i64, i64),
+    counter_start: Option<(f64, f64)>,
+    is_rate: bool,
+) -> f64 {
+    let (first_t, last_t) = times;
+    let (range_start, range_end) = window;
+    let mut duration_to_start = first_t.wrapping_sub(range_start) as f64 / 1000.0;
+    let mut duration_to_end = range_end.wrapping_sub(last_t) as f64 / 1000.0;
+    let sampled_interval = last_t.wrapping_sub(first_t) as f64 / 1000.0;
+    let average_interval = sampled_interval / (n - 1) as f64;
 
     // A sample missing where the regular spacing predicts one means the series starts or ends inside
     // the window, so extrapolate only half an interval past it rather than all the way to the edge.
@@ -68,12 +93,12 @@ pub fn extrapolated_rate_with_resets(
     if duration_to_start >= threshold {
         duration_to_start = average_interval / 2.0;
     }
-    if is_counter {
+    if let Some((first, change)) = counter_start {
         // Counters are never negative: if the trend reaches zero before the (extrapolated) start, the
         // series most likely began there.
         let mut duration_to_zero = duration_to_start;
-        if result > 0.0 && first.v >= 0.0 {
-            duration_to_zero = sampled_interval * (first.v / result);
+        if change > 0.0 && first >= 0.0 {
+            duration_to_zero = sampled_interval * (first / change);
         }
         if duration_to_zero < duration_to_start {
             duration_to_start = duration_to_zero;
@@ -92,7 +117,7 @@ pub fn extrapolated_rate_with_resets(
     if is_rate {
         factor /= range_seconds(range_end.wrapping_sub(range_start));
     }
-    Some(result * factor)
+    factor
 }
 
 /// `rate(v[range])`: [`extrapolated_rate`] as a per-second counter rate.

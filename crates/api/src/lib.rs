@@ -2,6 +2,7 @@
 //! Prometheus text import), the Prometheus read API for series and labels, raw export, health and
 //! self-metrics. This is the only layer that maps errors to HTTP status codes and Prometheus error types.
 
+mod ast_json;
 mod ingest;
 mod metrics;
 mod query;
@@ -104,6 +105,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/v1/format_query",
             get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
         )
         .route("/api/v1/metadata", get(query::metadata))
         .route(

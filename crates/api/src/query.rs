@@ -350,6 +350,15 @@ pub async fn format_query(State(st): State<Arc<ApiState>>, req: Request) -> Resu
     Ok(success(json!(promql_syntax::pretty(&expr)), Vec::new()))
 }
 
+/// The parsed expression as Prometheus's UI tree (see [`crate::ast_json`]).
+pub async fn parse_query(State(st): State<Arc<ApiState>>, req: Request) -> Result<Response, ApiError> {
+    let p = Params::from_request(&st, req).await?;
+    let q = p.one("query").unwrap_or("");
+    let expr = promql_syntax::parse(q)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    Ok(success(crate::ast_json::to_json(&expr), Vec::new()))
+}
+
 pub async fn buildinfo() -> Response {
     success(
         json!({

@@ -19,7 +19,9 @@ use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
 use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head, write_section};
-use crate::server::{self, Binaries, Proc, Server, Started, clock_ticks, cpu_ticks, peak_rss};
+use crate::server::{
+    self, Binaries, Proc, Server, Started, clock_ticks, cpu_ticks, current_rss, peak_rss, reset_peak_rss,
+};
 use crate::{millis, parse_duration};
 
 #[derive(clap::Args)]
@@ -51,6 +53,11 @@ pub struct Args {
     md_file: PathBuf,
     #[arg(long, default_value = "prometheus")]
     prometheus_bin: PathBuf,
+    /// Per-query sample limit given to both servers (Pharos `limits.max_query_samples`, Prometheus
+    /// `--query.max-samples`). Every dashboard query fits in the default; the budget probes after
+    /// them ask for all the data, several times more.
+    #[arg(long, default_value_t = 20_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_query_samples: u64,
 }
 
 /// The servers compared, in the order they are loaded.
@@ -461,6 +468,111 @@ struct Report {
     /// Scheduled head checkpoints Pharos wrote between the first warm-up and the last timed run.
     pharos_checkpoints_while_timing: usize,
     results: Vec<QueryOutcome>,
+    /// The per-query sample limit both servers ran with.
+    max_query_samples: u64,
+    probes: Vec<BudgetProbe>,
+}
+
+/// Bytes of one float sample held in memory (timestamp and value), by which a sample budget is
+/// turned into a memory budget.
+const SAMPLE_BYTES: u64 = 16;
+
+/// How a budget probe asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum ProbeKind {
+    /// GET /api/v1/query at the end of the window.
+    Instant,
+    /// GET /api/v1/query_range over the window.
+    Range,
+}
+
+/// Queries that need every series of the data, far more samples than the budget: the raw samples
+/// of the last two hours (the whole data set held at once), and a per-series rate of everything
+/// over the query window.
+fn budget_queries() -> [(&'static str, ProbeKind); 2] {
+    [
+        (r#"{__name__=~".+"}[2h]"#, ProbeKind::Instant),
+        (r#"sum(rate({__name__=~".+"}[5m]))"#, ProbeKind::Range),
+    ]
+}
+
+/// What one server did with a query over its sample budget, and how its memory moved.
+#[derive(Debug, Clone, Serialize)]
+struct BudgetProbe {
+    server: Server,
+    query: String,
+    kind: ProbeKind,
+    status: u16,
+    error_type: String,
+    /// The start of the error message.
+    error: String,
+    ms: f64,
+    /// RSS just before the query, after the peak was reset to it.
+    rss_before_bytes: u64,
+    /// The highest RSS between the reset and the answer.
+    peak_rss_bytes: u64,
+    /// HTTP status of the first dashboard query asked right after: the server goes on answering.
+    next_status: u16,
+}
+
+/// Resets the server's peak RSS, asks a query over the budget, reads the peak, then asks a dashboard
+/// query to show that only the one query failed.
+fn probe_budget(
+    client: &Client,
+    t: &Target,
+    text: &str,
+    kind: ProbeKind,
+    w: Window,
+    next: &Query,
+) -> anyhow::Result<BudgetProbe> {
+    let req = match kind {
+        ProbeKind::Instant => client
+            .get(t.base.join("/api/v1/query")?)
+            .query(&[("query", text), ("time", &secs(w.end_ms))]),
+        ProbeKind::Range => client.get(t.base.join("/api/v1/query_range")?).query(&[
+            ("query", text),
+            ("start", &secs(w.start_ms)),
+            ("end", &secs(w.end_ms)),
+            ("step", &secs(w.step_ms)),
+        ]),
+    }
+    .build()
+    .context("building the request")?;
+    // Let memory freed by the previous query settle, then take the baseline.
+    std::thread::sleep(Duration::from_secs(1));
+    reset_peak_rss(t.pid)?;
+    let rss_before = current_rss(t.pid)?;
+    let start = Instant::now();
+    let resp = client.execute(req).context("sending the budget probe")?;
+    let status = resp.status().as_u16();
+    let body = resp.text().context("reading the budget probe's answer")?;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let peak = peak_rss(t.pid)?;
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let next_req = request(client, &t.base, next, w)?;
+    let next_status = client
+        .execute(next_req)
+        .context("sending the query after the probe")?
+        .status()
+        .as_u16();
+    Ok(BudgetProbe {
+        server: t.server,
+        query: text.to_owned(),
+        kind,
+        status,
+        error_type: v["errorType"].as_str().unwrap_or_default().to_owned(),
+        error: v["error"]
+            .as_str()
+            .unwrap_or(if status == 200 { "" } else { body.as_str() })
+            .chars()
+            .take(200)
+            .collect(),
+        ms,
+        rss_before_bytes: rss_before,
+        peak_rss_bytes: peak.max(rss_before),
+        next_status,
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -509,7 +621,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             mut proc,
             base,
             version,
-        } = server::start(server, &bins, dir.path(), &log, &client)?;
+        } = server::start(
+            server,
+            &bins,
+            dir.path(),
+            &log,
+            &client,
+            Some(args.max_query_samples as usize),
+        )?;
         eprintln!(
             "query: {} ({version}) ready at {base}, pid {}, in {}",
             server.title(),
@@ -558,6 +677,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         proc.check_alive()?;
         f.peak_rss_bytes_after_queries = peak_rss(t.pid)?;
     }
+    let mut probes = Vec::new();
+    for (text, kind) in budget_queries() {
+        for (proc, t) in &mut running {
+            let p = probe_budget(&client, t, text, kind, w, &qs[0])?;
+            proc.check_alive()?;
+            eprintln!(
+                "query: budget probe on {}: HTTP {} in {:.0} ms, RSS +{} bytes (peak {} over {} before); \
+                 then {} answered HTTP {}",
+                t.server.title(),
+                p.status,
+                p.ms,
+                p.peak_rss_bytes.saturating_sub(p.rss_before_bytes),
+                p.peak_rss_bytes,
+                p.rss_before_bytes,
+                qs[0].name,
+                p.next_status
+            );
+            probes.push(p);
+        }
+    }
     for (proc, _) in &mut running {
         proc.terminate(Duration::from_secs(600))?;
     }
@@ -574,6 +713,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         servers: facts,
         pharos_checkpoints_while_timing: checkpoints,
         results,
+        max_query_samples: args.max_query_samples,
+        probes,
     };
     let path = out.join("query-results.json");
     let json = serde_json::to_string_pretty(&report).context("serializing results")?;
@@ -948,6 +1089,7 @@ fn markdown(r: &Report) -> String {
     if !busy.is_empty() {
         let _ = writeln!(s, "\nBackground work during the timed runs: {}.", busy.join("; "));
     }
+    budget_markdown(&mut s, r);
     let _ = writeln!(
         s,
         "\nBoth servers run at the same time on 127.0.0.1, each fresh in its own temporary directory, loaded \
@@ -963,6 +1105,50 @@ fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(s, "{END}");
     s
+}
+
+/// The sample-budget probes: what each server answered and how far its RSS rose.
+fn budget_markdown(s: &mut String, r: &Report) {
+    if r.probes.is_empty() {
+        return;
+    }
+    let budget_bytes = r.max_query_samples * SAMPLE_BYTES;
+    let _ = writeln!(
+        s,
+        "\nOver the sample budget: both servers ran with a limit of {} samples per query ({} bytes at {} \
+         bytes per sample). After the timed runs, each server is asked queries that need every series; \
+         its peak RSS is reset to its current RSS (`clear_refs` 5) just before, and read (`VmHWM`) \
+         just after. The first dashboard query is then asked again.\n",
+        r.max_query_samples, budget_bytes, SAMPLE_BYTES
+    );
+    let _ = writeln!(
+        s,
+        "| query | server | answer | time (ms) | RSS before (bytes) | RSS rise (bytes) | rise / budget bytes \
+         | next query |"
+    );
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---|");
+    for p in &r.probes {
+        let rise = p.peak_rss_bytes.saturating_sub(p.rss_before_bytes);
+        let answer = if p.status == 200 {
+            "200, answered".to_owned()
+        } else {
+            format!("{} `{}`: {}", p.status, p.error_type, p.error.replace('|', "\\|"))
+        };
+        let kind = match p.kind {
+            ProbeKind::Instant => "instant",
+            ProbeKind::Range => "range",
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` ({kind}) | {} | {answer} | {:.0} | {} | {rise} | {:.3} | {} |",
+            p.query,
+            p.server.title(),
+            p.ms,
+            p.rss_before_bytes,
+            rise as f64 / budget_bytes as f64,
+            p.next_status
+        );
+    }
 }
 
 #[cfg(test)]

@@ -176,13 +176,29 @@ pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
 
 /// VmHWM of a process, in bytes.
 pub(crate) fn peak_rss(pid: u32) -> anyhow::Result<u64> {
+    status_bytes(pid, "VmHWM")
+}
+
+/// VmRSS of a process, in bytes.
+pub(crate) fn current_rss(pid: u32) -> anyhow::Result<u64> {
+    status_bytes(pid, "VmRSS")
+}
+
+/// Lowers a process's VmHWM to its current RSS (Linux's `clear_refs` 5), so that the next
+/// [`peak_rss`] tells the peak reached from now on.
+pub(crate) fn reset_peak_rss(pid: u32) -> anyhow::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .with_context(|| format!("resetting the peak RSS in /proc/{pid}/clear_refs"))
+}
+
+fn status_bytes(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     let kb = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .context("no VmHWM in /proc/PID/status")?;
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))?;
     Ok(kb * 1024)
 }
 
@@ -277,22 +293,31 @@ pub(crate) fn temp_dir(server: Server) -> anyhow::Result<tempfile::TempDir> {
 }
 
 /// Starts `server` with its data in `dir` and its output in `log`, and waits until it is ready.
+/// `max_query_samples` sets the per-query sample limit of a query server (Pharos's
+/// `limits.max_query_samples`, Prometheus's `--query.max-samples`); `None` keeps its default.
 pub(crate) fn start(
     server: Server,
     bins: &Binaries<'_>,
     dir: &Path,
     log: &Path,
     client: &Client,
+    max_query_samples: Option<usize>,
 ) -> anyhow::Result<Started> {
     match server {
         Server::Pharos => {
             let exe = std::env::current_exe().context("locating the pharos binary")?;
             let data = dir.join("data");
-            let a: Vec<String> = ["server", "--listen", "127.0.0.1:0", "--data-dir"]
+            let mut a: Vec<String> = ["server", "--listen", "127.0.0.1:0", "--data-dir"]
                 .iter()
                 .map(|s| (*s).to_owned())
                 .chain([data.display().to_string(), "--wal-fsync".into(), "always".into()])
                 .collect();
+            if let Some(n) = max_query_samples {
+                let config = dir.join("pharos.yml");
+                std::fs::write(&config, format!("limits:\n  max_query_samples: {n}\n"))
+                    .context("writing pharos.yml")?;
+                a.extend(["--config".into(), config.display().to_string()]);
+            }
             let mut proc = spawn("pharos", &exe, &a, log)?;
             let start = Instant::now();
             let addr = loop {
@@ -331,13 +356,14 @@ pub(crate) fn start(
             let config = dir.join("prometheus.yml");
             std::fs::write(&config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n")
                 .context("writing prometheus.yml")?;
-            let a = vec![
+            let mut a = vec![
                 format!("--config.file={}", config.display()),
                 format!("--storage.tsdb.path={}", dir.join("data").display()),
                 format!("--web.listen-address=127.0.0.1:{port}"),
                 "--web.enable-remote-write-receiver".into(),
                 "--web.enable-admin-api".into(),
             ];
+            a.extend(max_query_samples.map(|n| format!("--query.max-samples={n}")));
             let mut proc = spawn("prometheus", bins.prometheus, &a, log)?;
             let base = Url::parse(&format!("http://127.0.0.1:{port}/")).context("prometheus address")?;
             wait_ready(&mut proc, client, base.join("/-/ready")?.as_str())?;

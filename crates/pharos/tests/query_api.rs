@@ -474,8 +474,26 @@ fn sample_budget_and_timeouts() {
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["data"]["result"][0]["values"].as_array().unwrap().len(), 4);
 
-    // A week of one-second subquery steps takes far longer than a millisecond.
+    // The budget counts what evaluation holds, not only what it reads: a week of one-second subquery
+    // steps holds 604,800 values, though it reads no sample at all.
     let expensive = "count_over_time(vector(1)[1w:1s])";
+    let (code, v) = get_json(&c, &l.url("/api/v1/query"), &[("query", expensive)]);
+    assert_eq!((code, &v["errorType"]), (422, &json!("execution")), "{v}");
+    // So does the step count of a range query: 100 steps of a series that has 10 samples in range.
+    let (code, v) = get_json(
+        &c,
+        &l.url("/api/v1/query_range"),
+        &[
+            ("query", r#"http_requests_total{instance="a"}"#),
+            ("start", &api_secs(l.eval_time() - 99_000)),
+            ("end", &ts),
+            ("step", "1"),
+        ],
+    );
+    assert_eq!((code, &v["errorType"]), (422, &json!("execution")), "{v}");
+
+    // With the default budget, a week of one-second subquery steps takes far longer than a millisecond.
+    let l = Loaded::start(&[]);
     let timeout = (
         503,
         json!({"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"}),
@@ -622,7 +640,7 @@ fn annotations_and_limit() {
 }
 
 #[test]
-fn format_query_metadata_and_exemplars() {
+fn format_and_parse_query_metadata_and_exemplars() {
     let l = Loaded::start(&[]);
     let c = client();
     let url = l.url("/api/v1/format_query");
@@ -652,6 +670,38 @@ fn format_query_metadata_and_exemplars() {
         "bad_data",
         "invalid parameter \"query\": 1:5: parse error: unexpected end of input inside braces",
     );
+    // The expression tree Prometheus's UI draws, by GET and by form POST.
+    let url = l.url("/api/v1/parse_query");
+    let q = r#"sum by (job) (rate(x{a="b"}[5m] offset 1m)) > bool 2"#;
+    let tree = json!({
+        "type": "binaryExpr", "op": ">", "bool": true, "matching": null,
+        "lhs": {
+            "type": "aggregation", "op": "sum", "grouping": ["job"], "without": false, "param": null,
+            "expr": {
+                "type": "call",
+                "func": {"name": "rate", "argTypes": ["matrix"], "variadic": 0, "returnType": "vector"},
+                "args": [{
+                    "type": "matrixSelector", "name": "x", "range": 300_000, "offset": 60_000,
+                    "matchers": [
+                        {"name": "a", "value": "b", "type": "="},
+                        {"name": "__name__", "value": "x", "type": "="},
+                    ],
+                    "timestamp": null, "startOrEnd": null, "anchored": false, "smoothed": false,
+                }],
+            },
+        },
+        "rhs": {"type": "numberLiteral", "val": "2"},
+    });
+    let want = (200, json!({"status": "success", "data": tree}));
+    assert_eq!(get_json(&c, &url, &[("query", q)]), want);
+    assert_eq!(post_form_json(&c, &url, &[("query", q)]), want);
+    assert_error(
+        get_json(&c, &url, &[("query", "sum(x")]),
+        400,
+        "bad_data",
+        "invalid parameter \"query\": 1:6: parse error: unclosed left parenthesis",
+    );
+
     assert_eq!(
         get_json(&c, &l.url("/api/v1/metadata"), &[]),
         (200, json!({"status": "success", "data": {}}))

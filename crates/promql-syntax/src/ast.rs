@@ -247,6 +247,23 @@ pub struct VectorMatching {
     pub include: Vec<String>,
 }
 
+impl VectorMatching {
+    /// The matching of `op` between two instant vectors when none is written: one-to-one, or
+    /// many-to-many for set operators.
+    pub fn implied(op: BinaryOp) -> Self {
+        Self {
+            card: if op.is_set() {
+                Cardinality::ManyToMany
+            } else {
+                Cardinality::OneToOne
+            },
+            labels: Vec::new(),
+            on: false,
+            include: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binary {
     pub op: BinaryOp,

@@ -183,23 +183,18 @@ pub(crate) fn eval(ctx: &Ctx<'_>, b: &Binary) -> Result<Val> {
         (Val::Vector(rows), Val::Scalar(s)) => Ok(Val::Vector(vector_scalar(ctx, b, rows, &s, false))),
         (Val::Scalar(s), Val::Vector(rows)) => Ok(Val::Vector(vector_scalar(ctx, b, rows, &s, true))),
         (Val::Vector(l), Val::Vector(r)) => {
-            let default = VectorMatching {
-                card: if b.op.is_set() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneToOne
-                },
-                labels: Vec::new(),
-                on: false,
-                include: Vec::new(),
-            };
+            let default = VectorMatching::implied(b.op);
             let m = b.matching.as_ref().unwrap_or(&default);
             match b.op {
                 BinaryOp::And | BinaryOp::Unless => {
                     Ok(Val::Vector(and_unless(ctx, l, &r, m, b.op == BinaryOp::And)))
                 }
                 BinaryOp::Or => Ok(Val::Vector(or(ctx, l, r, m))),
-                _ => Ok(Val::Vector(vector_vector(ctx, b, l, r, m)?)),
+                _ => {
+                    // Each output row comes from a row of one side, built while both are held.
+                    ctx.reserve(l.len().max(r.len()).saturating_mul(ctx.n))?;
+                    Ok(Val::Vector(vector_vector(ctx, b, l, r, m)?))
+                }
             }
         }
         _ => Err(exec(

@@ -224,6 +224,38 @@ pub(crate) enum Val {
     Matrix(Vec<RangeRow>, Window),
 }
 
+/// Allocated bytes as samples of [`storage::SAMPLE_BYTES`].
+fn samples_of(bytes: usize) -> usize {
+    storage::allocated(bytes).div_ceil(storage::SAMPLE_BYTES)
+}
+
+impl Val {
+    /// What the value holds in memory, in samples of [`storage::SAMPLE_BYTES`]: each row's arrays as
+    /// allocated (a vector row holds an `Option<f64>` per step), and its labels by their bytes.
+    pub fn held_samples(&self) -> usize {
+        match self {
+            Val::Scalar(s) => s.len(),
+            Val::Str(_) => 0,
+            Val::Vector(rows) => rows
+                .iter()
+                .map(|r| {
+                    samples_of(
+                        r.vals.len() * size_of::<Option<f64>>() + r.hists.len() * size_of::<Option<Hist>>(),
+                    ) + storage::label_samples(&r.labels)
+                })
+                .sum(),
+            Val::Matrix(rows, _) => rows
+                .iter()
+                .map(|r| {
+                    samples_of(
+                        r.samples.len() * size_of::<Sample>() + r.hists.len() * size_of::<HistogramSample>(),
+                    ) + storage::label_samples(&r.labels)
+                })
+                .sum(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Notes {
     pub warnings: Vec<String>,
@@ -369,27 +401,33 @@ impl Ctx<'_> {
     }
 
     /// Reads from the store within what is left of the query's sample budget, which the store stops
-    /// at, so an oversized query never holds more than its budget.
+    /// at, so an oversized query never holds more than its budget. What it returns is charged.
     fn select(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<storage::Series>> {
-        let max = self.opts.max_samples;
-        let too_many = || exec(storage::too_many_samples(max));
-        let left = max.saturating_sub(self.samples.get());
+        let left = self.opts.max_samples.saturating_sub(self.samples.get());
         let series = self
             .store
             .select_limited(start, end, matchers, left)
             .map_err(|e| match e {
-                storage::Error::LimitExceeded(_) => too_many(),
+                storage::Error::LimitExceeded(_) => self.too_many_samples(),
                 e => Error::from(e),
             })?;
-        let total = self
-            .samples
-            .get()
-            .saturating_add(series.iter().map(storage::Series::len).sum());
-        self.samples.set(total);
-        if total > max {
-            return Err(too_many());
-        }
+        let held: usize = series.iter().map(storage::Series::held_samples).sum();
+        self.reserve(held)?;
+        self.samples.set(self.samples.get() + held);
         Ok(series)
+    }
+
+    fn too_many_samples(&self) -> Error {
+        exec(storage::too_many_samples(self.opts.max_samples))
+    }
+
+    /// Fails unless `n` more samples fit in the budget beside what the query holds now: called before
+    /// building a value whose size is known, while its inputs are still held.
+    pub fn reserve(&self, n: usize) -> Result<()> {
+        if self.samples.get().saturating_add(n) > self.opts.max_samples {
+            return Err(self.too_many_samples());
+        }
+        Ok(())
     }
 
     /// `(line:col)` of a node, as Prometheus appends to annotations.
@@ -441,8 +479,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// Evaluates `e` and charges its value to the query's sample budget. A node's inputs are charged
+    /// while it runs and released when it returns, so the count follows what the query holds.
     pub fn eval(&self, e: &Expr) -> Result<Val> {
         self.check_deadline()?;
+        let before = self.samples.get();
+        let v = self.eval_node(e)?;
+        let held = before.saturating_add(v.held_samples());
+        if held > self.opts.max_samples {
+            return Err(self.too_many_samples());
+        }
+        self.samples.set(held);
+        Ok(v)
+    }
+
+    fn eval_node(&self, e: &Expr) -> Result<Val> {
         match e {
             Expr::Number(x) => Ok(Val::Scalar(vec![x.value; self.n])),
             Expr::String(s) => Ok(Val::Str(s.value.clone())),
@@ -512,6 +563,8 @@ impl Ctx<'_> {
         let last = self.ref_time(self.n - 1, vs.offset, at);
         let lookback = self.opts.lookback_ms;
         let series = self.select(first - lookback + 1, last, &Self::matchers(vs)?)?;
+        // Every series becomes a row of a value per step, built while the samples are still held.
+        self.reserve(series.len().saturating_mul(self.n))?;
         let mut rows = Vec::with_capacity(series.len());
         for s in series {
             let mut row = Row::new(s.labels, false, vec![None; self.n]);

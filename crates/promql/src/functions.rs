@@ -32,9 +32,14 @@ fn vector_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<Vec<Row>> {
     }
 }
 
+/// A range vector argument. A function of one gives at most a row of a value per step for each of
+/// its series, built while the range vector is held: that much is reserved from the budget.
 fn matrix_arg(ctx: &Ctx<'_>, e: &Expr) -> Result<(Vec<RangeRow>, Window)> {
     match ctx.eval(e)? {
-        Val::Matrix(rows, w) => Ok((rows, w)),
+        Val::Matrix(rows, w) => {
+            ctx.reserve(rows.len().saturating_mul(ctx.n))?;
+            Ok((rows, w))
+        }
         _ => Err(exec("expected a range vector argument")),
     }
 }

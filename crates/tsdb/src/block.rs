@@ -386,17 +386,25 @@ impl Block {
 
     fn read_samples(&self, s: &BlockSeries, start: i64, end: i64, out: &mut Vec<Sample>) -> Result<()> {
         let data = self.chunks.as_deref().unwrap_or(&[]);
-        for c in s.chunks.iter().filter(|c| c.max_t >= start && c.min_t <= end) {
-            let bytes = &data[c.offset as usize..(c.offset + c.len as u64) as usize];
+        let chunks = || {
+            s.chunks
+                .iter()
+                .filter(|c| c.max_t >= start && c.min_t <= end)
+                .map(|c| &data[c.offset as usize..(c.offset + c.len as u64) as usize])
+        };
+        // Sized from the chunk headers, so a query holds no spare capacity.
+        out.reserve_exact(chunks().map(chunk::sample_count).sum());
+        for bytes in chunks() {
             chunk::decode(bytes, out).map_err(|e| Error::Corrupt(format!("block {}: {e}", self.meta.id)))?;
         }
         out.retain(|x| x.t >= start && x.t <= end);
+        chunk::trim_spare(out);
         Ok(())
     }
 
     /// Series matching `matchers` with their samples in `[start, end]`; fails with
-    /// `Error::LimitExceeded` once more than `budget` samples were read (and lowers `budget` by what it
-    /// returns).
+    /// `Error::LimitExceeded` once the series read hold more than `budget` samples
+    /// ([`Series::held_samples`]), and lowers `budget` by what it returns.
     pub fn select(
         &self,
         start: i64,
@@ -412,9 +420,12 @@ impl Block {
             }
             let mut samples = Vec::new();
             self.read_samples(s, start, end, &mut samples)?;
-            *budget = budget.checked_sub(samples.len()).ok_or(Error::LimitExceeded)?;
             if !samples.is_empty() {
-                out.push(Series::floats(self.labels(s), samples));
+                let series = Series::floats(self.labels(s), samples);
+                *budget = budget
+                    .checked_sub(series.held_samples())
+                    .ok_or(Error::LimitExceeded)?;
+                out.push(series);
             }
         }
         Ok(out)

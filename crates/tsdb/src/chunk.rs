@@ -608,6 +608,14 @@ pub fn first_time(chunk: &[u8]) -> Result<i64> {
     }
 }
 
+/// Gives back the spare capacity of decoded samples once a time range was cut out of whole chunks,
+/// when it is more than an eighth: a query holds the samples it asked for, not the chunks around them.
+pub fn trim_spare(samples: &mut Vec<Sample>) {
+    if samples.capacity() - samples.len() > samples.len() / 8 {
+        samples.shrink_to_fit();
+    }
+}
+
 /// Appends the chunk's samples to `out`.
 pub fn decode(chunk: &[u8], out: &mut Vec<Sample>) -> Result<()> {
     if chunk.len() < HEADER {

@@ -593,7 +593,8 @@ impl Db {
         self.blocks.read().clone()
     }
 
-    /// The head's part of a select; `None` once more than `budget` samples were read.
+    /// The head's part of a select; `None` once the series read hold more than `budget` samples
+    /// ([`Series::held_samples`]).
     fn head_select(
         &self,
         start: i64,
@@ -610,9 +611,10 @@ impl Db {
             }
             let mut samples = Vec::new();
             g.samples(start, end, &mut samples);
-            *budget = budget.checked_sub(samples.len())?;
             if !samples.is_empty() {
-                out.push(Series::floats(self.head.labels_of(&s), samples));
+                let series = Series::floats(self.head.labels_of(&s), samples);
+                *budget = budget.checked_sub(series.held_samples())?;
+                out.push(series);
             }
         }
         Some(out)

@@ -261,23 +261,36 @@ impl MemSeries {
 
     /// Samples in `[start, end]`, sorted, one per timestamp (in-order data wins over out-of-order).
     pub fn samples(&self, start: i64, end: i64, out: &mut Vec<Sample>) {
-        let mut inorder = Vec::new();
-        for c in &self.sealed {
-            if c.max_t >= start && c.min_t <= end {
-                let _ = c.data.decode(&mut inorder);
+        let sealed = || self.sealed.iter().filter(|c| c.max_t >= start && c.min_t <= end);
+        let open = self
+            .open
+            .as_ref()
+            .filter(|o| o.max_t() >= start && o.min_t <= end);
+        if self.ooo.is_empty() {
+            // Sized from the chunk headers, so a query holds no spare capacity.
+            let count: usize = sealed()
+                .map(|c| c.data.with(chunk::sample_count).unwrap_or(0))
+                .sum::<usize>()
+                + open.map_or(0, XorAppender::count);
+            out.reserve_exact(count);
+            for c in sealed() {
+                let _ = c.data.decode(out);
             }
+            if let Some(o) = open {
+                let _ = chunk::decode(o.bytes(), out);
+            }
+            out.retain(|s| s.t >= start && s.t <= end);
+            crate::chunk::trim_spare(out);
+            return;
         }
-        if let Some(o) = &self.open
-            && o.max_t() >= start
-            && o.min_t <= end
-        {
+        let mut inorder = Vec::new();
+        for c in sealed() {
+            let _ = c.data.decode(&mut inorder);
+        }
+        if let Some(o) = open {
             let _ = chunk::decode(o.bytes(), &mut inorder);
         }
         inorder.retain(|s| s.t >= start && s.t <= end);
-        if self.ooo.is_empty() {
-            out.extend(inorder);
-            return;
-        }
         let ooo = self.ooo.iter().filter(|s| s.t >= start && s.t <= end);
         let mut merged: Vec<Sample> = inorder.iter().copied().chain(ooo.copied()).collect();
         merged.sort_by_key(|s| s.t); // stable: in-order samples come first for equal timestamps

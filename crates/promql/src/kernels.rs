@@ -48,3 +48,18 @@ pub use rate::{
 pub use regression::{
     SmoothingFactorError, deriv, double_exponential_smoothing, linear_regression, predict_linear,
 };
+
+/// Helpers shared by the kernels' tests.
+#[cfg(test)]
+mod test_util {
+    use model::Sample;
+
+    /// Samples `values[i]` at `start + i * step` milliseconds.
+    pub fn series(start: i64, step: i64, values: &[f64]) -> Vec<Sample> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Sample::new(start + i as i64 * step, v))
+            .collect()
+    }
+}

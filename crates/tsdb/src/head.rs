@@ -266,36 +266,32 @@ impl MemSeries {
             .open
             .as_ref()
             .filter(|o| o.max_t() >= start && o.min_t <= end);
-        if self.ooo.is_empty() {
-            // Sized from the chunk headers, so a query holds no spare capacity.
-            let count: usize = sealed()
-                .map(|c| c.data.with(chunk::sample_count).unwrap_or(0))
-                .sum::<usize>()
-                + open.map_or(0, XorAppender::count);
-            out.reserve_exact(count);
-            for c in sealed() {
-                let _ = c.data.decode(out);
-            }
-            if let Some(o) = open {
-                let _ = chunk::decode(o.bytes(), out);
-            }
-            out.retain(|s| s.t >= start && s.t <= end);
-            crate::chunk::trim_spare(out);
-            return;
-        }
-        let mut inorder = Vec::new();
+        let ooo = || self.ooo.iter().filter(|s| s.t >= start && s.t <= end);
+        // Sized from the chunk headers, so a query holds no spare capacity.
+        let count: usize = sealed()
+            .map(|c| c.data.with(chunk::sample_count).unwrap_or(0))
+            .sum::<usize>()
+            + open.map_or(0, XorAppender::count)
+            + ooo().count();
+        let mut v = Vec::with_capacity(count);
         for c in sealed() {
-            let _ = c.data.decode(&mut inorder);
+            let _ = c.data.decode(&mut v);
         }
         if let Some(o) = open {
-            let _ = chunk::decode(o.bytes(), &mut inorder);
+            let _ = chunk::decode(o.bytes(), &mut v);
         }
-        inorder.retain(|s| s.t >= start && s.t <= end);
-        let ooo = self.ooo.iter().filter(|s| s.t >= start && s.t <= end);
-        let mut merged: Vec<Sample> = inorder.iter().copied().chain(ooo.copied()).collect();
-        merged.sort_by_key(|s| s.t); // stable: in-order samples come first for equal timestamps
-        merged.dedup_by_key(|s| s.t);
-        out.extend(merged);
+        v.retain(|s| s.t >= start && s.t <= end);
+        if !self.ooo.is_empty() {
+            v.extend(ooo().copied());
+            v.sort_by_key(|s| s.t); // stable: in-order samples come first for equal timestamps
+            v.dedup_by_key(|s| s.t);
+        }
+        chunk::trim_spare(&mut v);
+        if out.is_empty() {
+            *out = v;
+        } else {
+            out.extend(v);
+        }
     }
 
     /// Removes every sample older than `before` (persisted elsewhere). Returns how many chunks went.

@@ -284,17 +284,9 @@ pub fn resets(samples: &[Sample]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::test_util::series;
 
     const MIN: i64 = 60_000;
-
-    /// Samples `values[i]` at `start + i * step` milliseconds.
-    fn series(start: i64, step: i64, values: &[f64]) -> Vec<Sample> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Sample::new(start + i as i64 * step, v))
-            .collect()
-    }
 
     /// The samples of `s` in `(start, end]`.
     fn window(s: &[Sample], start: i64, end: i64) -> Vec<Sample> {

@@ -136,16 +136,9 @@ pub fn double_exponential_smoothing(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::test_util::series;
 
     const MIN: i64 = 60_000;
-
-    fn series(start: i64, step: i64, values: &[f64]) -> Vec<Sample> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Sample::new(start + i as i64 * step, v))
-            .collect()
-    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0)

@@ -1094,8 +1094,8 @@ fn markdown(r: &Report) -> String {
         s,
         "\nBoth servers run at the same time on 127.0.0.1, each fresh in its own temporary directory, loaded \
          one after the other (Pharos first) and timed only once neither has used more than 5% of a core for \
-         2 s. Pharos: `server --wal-fsync always` as in `pharos bench compare`; Prometheus: defaults plus the \
-         remote-write receiver. Latency is wall time at the client (this process, on the same cores) from \
+         2 s. Pharos: `server --wal-fsync always` as in `pharos bench compare`, with the sample limit; \
+         Prometheus: defaults plus the remote-write receiver and the sample limit. Latency is wall time at the client (this process, on the same cores) from \
          sending the request to the last byte of the uncompressed JSON answer, on a kept-alive connection. \
          Timed runs alternate between the servers, who goes first switching every run, so a slow moment \
          on the machine hits both. The warm-up answers are compared series by series and point by point. \

@@ -8,6 +8,7 @@ mod metrics;
 mod query;
 mod read;
 pub mod selector;
+mod targets;
 pub mod time;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use prometheus_client::registry::Registry;
 use tsdb::Db;
 
 pub use metrics::ApiMetrics;
+pub use targets::{ReloadHook, TargetsHook};
 
 /// Limits applied per request. Exceeding one refuses that request only.
 #[derive(Debug, Clone)]
@@ -58,8 +60,16 @@ impl Default for Limits {
     }
 }
 
+/// Parts of the server the API reaches through callbacks, set once at start.
+#[derive(Default)]
+pub struct Hooks {
+    pub targets: std::sync::OnceLock<TargetsHook>,
+    pub reload: std::sync::OnceLock<ReloadHook>,
+}
+
 pub struct ApiState {
     pub db: Arc<Db>,
+    pub hooks: Hooks,
     pub registry: Registry,
     pub metrics: ApiMetrics,
     pub limits: Limits,
@@ -78,6 +88,7 @@ impl ApiState {
             registry,
             metrics,
             limits,
+            hooks: Hooks::default(),
             ready: AtomicBool::new(false),
             started: Instant::now(),
         }
@@ -118,6 +129,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
         .route("/api/v1/status/runtimeinfo", get(query::runtimeinfo))
         .route("/api/v1/status/tsdb", get(query::status_tsdb))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/-/reload", post(targets::reload).put(targets::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)
         .with_state(state)

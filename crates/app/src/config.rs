@@ -14,6 +14,12 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Prometheus's `global` section: scrape interval and timeout defaults, limits.
+    #[serde(default)]
+    pub global: scrape::GlobalConfig,
+    /// Prometheus's `scrape_configs`, unchanged.
+    #[serde(default)]
+    pub scrape_configs: Vec<scrape::ScrapeConfigYaml>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,7 +69,14 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        let cfg: Config = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        cfg.scrape_jobs()?;
+        Ok(cfg)
+    }
+
+    /// The scrape jobs with every default applied; the error names the job and field.
+    pub fn scrape_jobs(&self) -> std::result::Result<Vec<scrape::Job>, String> {
+        scrape::resolve(&self.global, &self.scrape_configs).map_err(|e| e.to_string())
     }
 }
 

@@ -1,9 +1,11 @@
 //! Assembles Pharos roles from configuration. A library, so that tests can start a role in-process.
 
+mod collector;
 mod config;
 mod error;
 mod server;
 
+pub use collector::TsdbAppender;
 pub use config::{Config, parse_duration};
 pub use error::{Error, Result};
 pub use server::{ServerOptions, parse_fsync, run_server};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tracing::{error, info};
 use tsdb::{Db, FsyncPolicy, TsdbMetrics};
 
+use crate::collector::TsdbAppender;
 use crate::config::{Config, parse_duration};
 use crate::error::{Error, Result};
 
@@ -22,6 +23,9 @@ pub struct ServerOptions {
     pub tsdb: tsdb::Options,
     pub limits: api::Limits,
     pub maintenance_interval: Duration,
+    /// The configuration file, read again on reload (SIGHUP or `POST /-/reload`).
+    pub config_path: Option<PathBuf>,
+    pub scrape_jobs: Vec<scrape::Job>,
 }
 
 impl ServerOptions {
@@ -33,6 +37,11 @@ impl ServerOptions {
             tsdb: tsdb::Options::default(),
             limits: api::Limits::default(),
             maintenance_interval: Duration::from_secs(30),
+            config_path: None,
+            scrape_jobs: cfg.scrape_jobs().map_err(|msg| Error::Invalid {
+                field: "scrape_configs",
+                msg,
+            })?,
         };
         let s = &cfg.storage;
         let dur =
@@ -118,6 +127,24 @@ pub fn parse_fsync(v: &str) -> Result<FsyncPolicy> {
     Ok(FsyncPolicy::Interval(d))
 }
 
+/// Reads the configuration file again and applies its scrape jobs; an invalid file changes nothing.
+fn reload_hook(path: Option<PathBuf>, manager: Arc<collect::Manager<TsdbAppender>>) -> api::ReloadHook {
+    let handle = tokio::runtime::Handle::current();
+    Arc::new(move || {
+        let Some(path) = &path else {
+            info!("reload requested, but the server was started without --config: nothing to reload");
+            return Ok(());
+        };
+        let cfg = Config::load(path).map_err(|e| e.to_string())?;
+        let jobs = cfg.scrape_jobs()?;
+        let n = jobs.len();
+        let _entered = handle.enter();
+        manager.apply(jobs)?;
+        info!(file = %path.display(), jobs = n, "configuration reloaded");
+        Ok(())
+    })
+}
+
 /// Runs the server until `shutdown` completes. `on_listen` receives the bound address (useful with port 0).
 pub async fn run_server(
     opts: ServerOptions,
@@ -147,6 +174,35 @@ pub async fn run_server(
     let state = Arc::new(api::ApiState::new(db.clone(), opts.limits.clone()));
     let app = api::router(state.clone());
 
+    let manager = collect::Manager::new(Arc::new(TsdbAppender(db.clone())));
+    manager
+        .apply(opts.scrape_jobs.clone())
+        .map_err(|e| Error::Runtime(format!("starting scrape jobs: {e}")))?;
+    if !opts.scrape_jobs.is_empty() {
+        info!(jobs = opts.scrape_jobs.len(), "scraping");
+    }
+    let targets_mgr = manager.clone();
+    let _ = state.hooks.targets.set(Arc::new(move || targets_mgr.status()));
+    let reload = reload_hook(opts.config_path.clone(), manager.clone());
+    let _ = state.hooks.reload.set(reload.clone());
+    let hangup = tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            info!(signal = "SIGHUP", "reloading the configuration");
+            let r = reload.clone();
+            match tokio::task::spawn_blocking(move || r()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    error!(error = %e, "configuration reload failed: keeping the running configuration")
+                }
+                Err(e) => error!(error = %e, "configuration reload panicked"),
+            }
+        }
+    });
+
     let maint_db = db.clone();
     let interval = opts.maintenance_interval;
     let maintenance = tokio::spawn(async move {
@@ -169,6 +225,8 @@ pub async fn run_server(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     info!("shutting down: closing storage");
     state.ready.store(false, Ordering::Release);
+    hangup.abort();
+    manager.shutdown();
     maintenance.abort();
     let closing = db.clone();
     let closed = tokio::task::spawn_blocking(move || closing.close())

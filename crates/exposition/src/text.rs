@@ -203,8 +203,61 @@ impl<'a> Cursor<'a> {
 
 const BLANKS: &[u8] = b" \t";
 
+/// Splits a sample line (without leading blanks) into its series, `name{labels}`, and what follows
+/// it: the value, a timestamp, an OpenMetrics exemplar. A scraper keys its cache on the series part
+/// and parses it only when it has not seen it before. An unterminated label set is all series; the
+/// full parse reports it.
+pub fn split_series(line: &str) -> (&str, &str) {
+    let b = line.as_bytes();
+    let name_end = b
+        .iter()
+        .position(|c| matches!(c, b' ' | b'\t' | b'{'))
+        .unwrap_or(b.len());
+    let brace = b
+        .iter()
+        .skip(name_end)
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .map(|i| i + name_end)
+        .filter(|&i| b.get(i) == Some(&b'{'));
+    let Some(open) = brace else {
+        return line.split_at(name_end);
+    };
+    let mut quoted = false;
+    let mut i = open + 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'}' if !quoted => return line.split_at(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    (line, "")
+}
+
+/// Parses the series part of a sample line (see [`split_series`]): the metric name and its labels
+/// in written order, with the checks of a full line.
+pub fn parse_series(series: &str) -> Result<NameAndLabels<'_>, TextError> {
+    let mut cur = Cursor { s: series, pos: 0 };
+    cur.skip_blanks();
+    let (name, labels) = parse_name_and_labels(&mut cur)?;
+    cur.skip_blanks();
+    if !cur.at_end() {
+        return Err(TextError::TrailingContent {
+            content: cur.rest().to_owned(),
+        });
+    }
+    Ok((name, labels))
+}
+
+/// Parses a sample value as the text format writes it; see [`parse_float`].
+pub fn parse_value(s: &str) -> Option<f64> {
+    parse_float(s)
+}
+
 /// Parses one line; `Ok(None)` for blank lines and plain comments.
-fn parse_line(line: &str) -> Result<Option<TextItem<'_>>, TextError> {
+pub fn parse_line(line: &str) -> Result<Option<TextItem<'_>>, TextError> {
     let mut cur = Cursor { s: line, pos: 0 };
     cur.skip_blanks();
     match cur.peek() {
@@ -302,6 +355,14 @@ fn unescape_help(raw: &str) -> Cow<'_, str> {
 }
 
 fn parse_sample<'a>(cur: &mut Cursor<'a>) -> Result<TextSample<'a>, TextError> {
+    let (name, labels) = parse_name_and_labels(cur)?;
+    let token = cur.take_until(BLANKS);
+    finish_sample(cur, name, labels, token)
+}
+
+pub type NameAndLabels<'a> = (Cow<'a, str>, Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+fn parse_name_and_labels<'a>(cur: &mut Cursor<'a>) -> Result<NameAndLabels<'a>, TextError> {
     let mut name = None;
     if cur.peek() != Some(b'{') {
         let token = cur.take_until(b" \t{");
@@ -330,8 +391,15 @@ fn parse_sample<'a>(cur: &mut Cursor<'a>) -> Result<TextSample<'a>, TextError> {
         },
     };
     check_duplicates(&labels)?;
+    Ok((name, labels))
+}
 
-    let token = cur.take_until(BLANKS);
+fn finish_sample<'a>(
+    cur: &mut Cursor<'a>,
+    name: Cow<'a, str>,
+    labels: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    token: &'a str,
+) -> Result<TextSample<'a>, TextError> {
     if token.is_empty() {
         return Err(TextError::MissingValue {
             name: name.into_owned(),

@@ -36,6 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => Config::default(),
     };
     let mut opts = ServerOptions::from_config(&cfg)?;
+    opts.config_path = args.config.clone();
     opts.listen = args.listen;
     opts.data_dir = args.data_dir;
     if let Some(v) = &args.retention {

@@ -36,3 +36,13 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
         .ok()
         .and_then(|ns| i64::try_from(ns / 1_000_000).ok())
 }
+
+/// Like [`parse_duration_ms`], with Prometheus's message when `s` is not a duration.
+pub fn parse_duration_checked(s: &str) -> std::result::Result<u64, String> {
+    literals::parse_duration(s).map(|ns| ns / 1_000_000)
+}
+
+/// Writes milliseconds as Prometheus writes a duration: `1m30s`, `90d`, `0s`.
+pub fn format_duration_ms(ms: u64) -> String {
+    literals::format_duration(ms)
+}

@@ -365,6 +365,83 @@ impl Db {
         })
     }
 
+    /// Finds or creates the series with these labels (sorted by name, unique, non-empty values) for
+    /// [`Db::append_resolved`]; `None` past the series limit.
+    pub fn resolve(&self, labels: &[(&str, &str)]) -> Option<SeriesRef> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.head.get_or_create(labels, |id| self.log_series(id, labels))
+    }
+
+    /// Stores samples of series resolved before, one sample per item, without waiting for the WAL's
+    /// fsync: for collectors that own their samples (scrapes), where nobody waits for an answer. A
+    /// staleness marker is stored only in order: behind a newer sample it would end a series that
+    /// is alive. A series removed from the head since it was resolved is resolved again, and the
+    /// item updated. Rejected positions index `items`.
+    pub fn append_resolved(&self, items: &mut [(SeriesRef, Sample)]) -> Result<WriteOutcome> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::WalClosed);
+        }
+        let mut enc = SamplesEncoder::new();
+        let mut rejected = Vec::new();
+        let mut duplicates = 0;
+        for (i, (s, x)) in items.iter_mut().enumerate() {
+            let mut g = s.data.lock();
+            if g.deleted {
+                let labels = self.head.labels_of(s);
+                let pairs: Vec<(&str, &str)> = labels.iter().collect();
+                drop(g);
+                match self.head.get_or_create(&pairs, |id| self.log_series(id, &pairs)) {
+                    Some(ns) => *s = ns,
+                    None => {
+                        rejected.push(Rejected {
+                            series: i,
+                            t: x.t,
+                            reason: Rejection::SeriesLimit,
+                        });
+                        continue;
+                    }
+                }
+                g = s.data.lock();
+            }
+            if model::is_stale_nan(x.v) && x.t <= g.max_t {
+                rejected.push(Rejected {
+                    series: i,
+                    t: x.t,
+                    reason: Rejection::OutOfOrder,
+                });
+                continue;
+            }
+            match self.head.append(&mut g, x.t, x.v, false) {
+                Appended::Stored => enc.add(s.id, *x),
+                Appended::Duplicate => duplicates += 1,
+                Appended::Rejected(reason) => rejected.push(Rejected {
+                    series: i,
+                    t: x.t,
+                    reason,
+                }),
+            }
+        }
+        for r in &rejected {
+            self.metrics.reject(r.reason.reason(), 1);
+        }
+        self.metrics.samples_appended.inc_by(enc.count);
+        self.metrics.head_series.set(self.head.num_series() as i64);
+        let written = enc.count;
+        let ack = (written > 0).then(|| {
+            self.wal_bytes_at_checkpoint
+                .fetch_add(enc.buf.len() as u64, Ordering::Relaxed);
+            self.wal.write(enc.finish(wal::REC_SAMPLES))
+        });
+        Ok(WriteOutcome {
+            written,
+            duplicates,
+            rejected,
+            ack,
+        })
+    }
+
     fn log_series(&self, id: u32, labels: &[(&str, &str)]) {
         let mut rec = Vec::with_capacity(wal::RECORD_HEADER + 64);
         rec.resize(wal::RECORD_HEADER, 0);

@@ -19,6 +19,6 @@ pub mod wal;
 
 pub use db::{Db, Input, Options, Rejected, WriteOutcome};
 pub use error::{Error, Rejection, Result};
-pub use head::{Cardinality, HeadOptions};
+pub use head::{Cardinality, HeadOptions, SeriesRef};
 pub use metrics::TsdbMetrics;
 pub use wal::FsyncPolicy;

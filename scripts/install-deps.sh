@@ -11,6 +11,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || need_apt+=(prometheus-pushg
 command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus-blackbox-exporter)
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""
@@ -20,6 +22,16 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     $SUDO apt-get update -q
     $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
   fi
+fi
+
+# The OpenTelemetry Python SDK sends the OTLP end-to-end test's metrics. Not in Debian: from PyPI,
+# into the user's site-packages where the system Python is externally managed (PEP 668).
+otel_py=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)
+if ! python3 -c 'import opentelemetry.sdk.metrics, opentelemetry.exporter.otlp.proto.http.metric_exporter' \
+  >/dev/null 2>&1; then
+  echo "installing Python packages: ${otel_py[*]}"
+  python3 -m pip install -q "${otel_py[@]}" 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages "${otel_py[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

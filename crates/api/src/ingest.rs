@@ -39,7 +39,7 @@ pub(crate) async fn read_body(st: &ApiState, body: Body) -> Result<Bytes, (Statu
 }
 
 /// Inflates a gzip body, refusing it once the output passes `limit` bytes.
-fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+pub(crate) fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
     use std::io::Read;
     let mut out = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
@@ -54,7 +54,7 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
     Ok(out)
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -5,6 +5,7 @@
 mod ast_json;
 mod ingest;
 mod metrics;
+mod otlp;
 mod query;
 mod read;
 pub mod selector;
@@ -75,6 +76,8 @@ pub struct ApiState {
     pub limits: Limits,
     pub ready: AtomicBool,
     pub started: Instant,
+    /// Running totals of OTLP delta streams, which are stored as cumulative series.
+    pub otlp_delta: std::sync::Mutex<::otlp::DeltaState>,
 }
 
 impl ApiState {
@@ -91,6 +94,7 @@ impl ApiState {
             hooks: Hooks::default(),
             ready: AtomicBool::new(false),
             started: Instant::now(),
+            otlp_delta: Default::default(),
         }
     }
 }
@@ -101,6 +105,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/-/ready", get(ready).head(ready))
         .route("/metrics", get(self_metrics))
         .route("/api/v1/write", post(ingest::remote_write))
+        .route("/api/v1/otlp/v1/metrics", post(otlp::write))
         .route("/write", post(ingest::influx_v1))
         .route("/api/v2/write", post(ingest::influx_v2))
         .route("/api/v1/import/prometheus", post(ingest::prometheus_text))

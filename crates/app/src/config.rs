@@ -20,6 +20,36 @@ pub struct Config {
     /// Prometheus's `scrape_configs`, unchanged.
     #[serde(default)]
     pub scrape_configs: Vec<scrape::ScrapeConfigYaml>,
+    /// The built-in host collector: node_exporter's metrics of this machine, scraped in process.
+    #[serde(default)]
+    pub host_metrics: HostMetricsConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostMetricsConfig {
+    /// On unless `false`.
+    pub enabled: Option<bool>,
+    /// The `job` label; `node` unless set. A scrape job of the same name turns the collector off.
+    pub job_name: Option<String>,
+    /// `15s` unless set.
+    pub scrape_interval: Option<String>,
+    /// Extra labels on every host series.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Where /proc, /sys and the root file system are (for a collector in a container).
+    pub proc_path: Option<String>,
+    pub sys_path: Option<String>,
+    pub root_path: Option<String>,
+}
+
+/// The machine's host name, the `instance` of host metrics.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,9 +104,52 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The scrape jobs with every default applied; the error names the job and field.
+    /// The scrape jobs with every default applied, the host collector's last; the error names the
+    /// job and field.
     pub fn scrape_jobs(&self) -> std::result::Result<Vec<scrape::Job>, String> {
-        scrape::resolve(&self.global, &self.scrape_configs).map_err(|e| e.to_string())
+        let mut configs = self.scrape_configs.clone();
+        if let Some(name) = self.host_job_name() {
+            let h = &self.host_metrics;
+            configs.push(scrape::ScrapeConfigYaml {
+                job_name: name,
+                scrape_interval: Some(h.scrape_interval.clone().unwrap_or_else(|| "15s".into())),
+                static_configs: vec![scrape::config::StaticConfig {
+                    targets: vec![hostname()],
+                    labels: h.labels.clone(),
+                }],
+                ..Default::default()
+            });
+        }
+        scrape::resolve(&self.global, &configs).map_err(|e| e.to_string())
+    }
+
+    /// Where the host collector reads from.
+    pub fn host_options(&self) -> hostmetrics::Options {
+        let h = &self.host_metrics;
+        let mut o = hostmetrics::Options::default();
+        if let Some(p) = &h.proc_path {
+            o.proc_path = p.into();
+        }
+        if let Some(p) = &h.sys_path {
+            o.sys_path = p.into();
+        }
+        if let Some(p) = &h.root_path {
+            o.root_path = p.into();
+        }
+        o
+    }
+
+    /// The host collector's job, unless it is off or a scrape job already has its name.
+    pub fn host_job_name(&self) -> Option<String> {
+        let h = &self.host_metrics;
+        if h.enabled == Some(false) {
+            return None;
+        }
+        let name = h.job_name.clone().unwrap_or_else(|| "node".into());
+        if self.scrape_configs.iter().any(|c| c.job_name == name) {
+            return None;
+        }
+        Some(name)
     }
 }
 

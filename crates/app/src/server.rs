@@ -26,9 +26,21 @@ pub struct ServerOptions {
     /// The configuration file, read again on reload (SIGHUP or `POST /-/reload`).
     pub config_path: Option<PathBuf>,
     pub scrape_jobs: Vec<scrape::Job>,
+    /// The built-in host collector's job name, if it runs, and where it reads from.
+    pub host: Option<(String, hostmetrics::Options)>,
+    /// Set by `--no-host-metrics`: the host collector stays off whatever the file says, reloads too.
+    pub host_metrics_off: bool,
 }
 
 impl ServerOptions {
+    /// Turns the built-in host collector off, now and across reloads.
+    pub fn disable_host_metrics(&mut self) {
+        if let Some((job, _)) = self.host.take() {
+            self.scrape_jobs.retain(|j| j.name != job);
+        }
+        self.host_metrics_off = true;
+    }
+
     /// Defaults overridden by the config file.
     pub fn from_config(cfg: &Config) -> Result<Self> {
         let mut o = ServerOptions {
@@ -42,6 +54,8 @@ impl ServerOptions {
                 field: "scrape_configs",
                 msg,
             })?,
+            host: cfg.host_job_name().map(|n| (n, cfg.host_options())),
+            host_metrics_off: false,
         };
         let s = &cfg.storage;
         let dur =
@@ -128,7 +142,11 @@ pub fn parse_fsync(v: &str) -> Result<FsyncPolicy> {
 }
 
 /// Reads the configuration file again and applies its scrape jobs; an invalid file changes nothing.
-fn reload_hook(path: Option<PathBuf>, manager: Arc<collect::Manager<TsdbAppender>>) -> api::ReloadHook {
+fn reload_hook(
+    path: Option<PathBuf>,
+    manager: Arc<collect::Manager<TsdbAppender>>,
+    host: Option<Arc<parking_lot::Mutex<hostmetrics::Collector>>>,
+) -> api::ReloadHook {
     let handle = tokio::runtime::Handle::current();
     Arc::new(move || {
         let Some(path) = &path else {
@@ -136,12 +154,31 @@ fn reload_hook(path: Option<PathBuf>, manager: Arc<collect::Manager<TsdbAppender
             return Ok(());
         };
         let cfg = Config::load(path).map_err(|e| e.to_string())?;
-        let jobs = cfg.scrape_jobs()?;
+        let mut jobs = cfg.scrape_jobs()?;
+        if let Some(job) = cfg.host_job_name() {
+            match &host {
+                Some(h) => manager.set_local(&job, host_source(h.clone())),
+                None => jobs.retain(|j| j.name != job),
+            }
+        }
         let n = jobs.len();
         let _entered = handle.enter();
         manager.apply(jobs)?;
         info!(file = %path.display(), jobs = n, "configuration reloaded");
         Ok(())
+    })
+}
+
+/// The host collector as a scrape target: each scrape collects and renders the text format.
+fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) -> collect::LocalSource {
+    Arc::new(move || {
+        let families = c.lock().collect();
+        let mut text = String::with_capacity(64 << 10);
+        hostmetrics::render_text(&families, &mut text);
+        Ok(collect::http::Fetched {
+            body: text.into_bytes(),
+            content_type: Some("text/plain; version=0.0.4".into()),
+        })
     })
 }
 
@@ -175,6 +212,13 @@ pub async fn run_server(
     let app = api::router(state.clone());
 
     let manager = collect::Manager::new(Arc::new(TsdbAppender(db.clone())));
+    let host_collector = Arc::new(parking_lot::Mutex::new(hostmetrics::Collector::new(
+        opts.host.as_ref().map(|(_, o)| o.clone()).unwrap_or_default(),
+    )));
+    if let Some((job, _)) = &opts.host {
+        manager.set_local(job, host_source(host_collector.clone()));
+        info!(job = %job, "host metrics collected in process");
+    }
     manager
         .apply(opts.scrape_jobs.clone())
         .map_err(|e| Error::Runtime(format!("starting scrape jobs: {e}")))?;
@@ -183,7 +227,11 @@ pub async fn run_server(
     }
     let targets_mgr = manager.clone();
     let _ = state.hooks.targets.set(Arc::new(move || targets_mgr.status()));
-    let reload = reload_hook(opts.config_path.clone(), manager.clone());
+    let reload = reload_hook(
+        opts.config_path.clone(),
+        manager.clone(),
+        (!opts.host_metrics_off).then_some(host_collector),
+    );
     let _ = state.hooks.reload.set(reload.clone());
     let hangup = tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};

@@ -30,9 +30,13 @@ pub trait Appender: Send + Sync + 'static {
     fn append(&self, samples: &mut [(Self::Ref, Sample)]) -> Result<u64, String>;
 }
 
+/// A target served in process (the host collector): produces a body as a scrape would fetch it.
+pub type LocalSource = Arc<dyn Fn() -> Result<http::Fetched, String> + Send + Sync>;
+
 /// Runs the scrape jobs of the current configuration.
 pub struct Manager<A: Appender> {
     appender: Arc<A>,
+    locals: Mutex<HashMap<String, LocalSource>>,
     pools: Mutex<HashMap<String, pool::PoolHandle>>,
     /// Job order as configured, for listings.
     order: Mutex<Vec<String>>,
@@ -42,9 +46,16 @@ impl<A: Appender> Manager<A> {
     pub fn new(appender: Arc<A>) -> Arc<Self> {
         Arc::new(Self {
             appender,
+            locals: Mutex::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
             order: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Makes the targets of job `job` read `source` instead of fetching over HTTP. Takes effect for
+    /// pools started after the call.
+    pub fn set_local(&self, job: &str, source: LocalSource) {
+        self.locals.lock().insert(job.to_string(), source);
     }
 
     /// Applies a new set of jobs: new jobs start, removed ones stop (their series go stale), and a
@@ -78,7 +89,14 @@ impl<A: Appender> Manager<A> {
             match pools.get(&job.name) {
                 Some(p) => p.reconfigure(job, client, sd_clients),
                 None => {
-                    let p = pool::PoolHandle::start(job.clone(), client, sd_clients, self.appender.clone());
+                    let local = self.locals.lock().get(&job.name).cloned();
+                    let p = pool::PoolHandle::start(
+                        job.clone(),
+                        client,
+                        sd_clients,
+                        local,
+                        self.appender.clone(),
+                    );
                     pools.insert(job.name.clone(), p);
                 }
             }

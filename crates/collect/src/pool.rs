@@ -61,6 +61,7 @@ impl PoolHandle {
         job: Arc<Job>,
         client: reqwest::Client,
         sd_clients: Vec<reqwest::Client>,
+        local: Option<crate::LocalSource>,
         appender: Arc<A>,
     ) -> PoolHandle {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -74,6 +75,7 @@ impl PoolHandle {
         let pool = Pool {
             job,
             client,
+            local,
             appender,
             shared: shared.clone(),
             loops: HashMap::new(),
@@ -120,6 +122,7 @@ struct LoopHandle {
 struct Pool<A: Appender> {
     job: Arc<Job>,
     client: reqwest::Client,
+    local: Option<crate::LocalSource>,
     appender: Arc<A>,
     shared: Arc<Mutex<Shared>>,
     loops: HashMap<u64, LoopHandle>,
@@ -276,6 +279,7 @@ impl<A: Appender> Pool<A> {
                 job: self.job.clone(),
                 target: t,
                 client: self.client.clone(),
+                local: self.local.clone(),
                 appender: self.appender.clone(),
                 forced_error: self.forced_error.clone(),
                 status: status.clone(),

@@ -68,6 +68,8 @@ pub(crate) struct LoopArgs<A: Appender> {
     pub job: Arc<Job>,
     pub target: Target,
     pub client: reqwest::Client,
+    /// Read in process instead of fetching over HTTP.
+    pub local: Option<crate::LocalSource>,
     pub appender: Arc<A>,
     /// Set when the pool is over its target limit: every scrape fails with it.
     pub forced_error: Arc<Mutex<Option<String>>>,
@@ -89,6 +91,7 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
         job,
         target,
         client,
+        local,
         appender,
         forced_error,
         status,
@@ -117,9 +120,15 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
         };
         let started = Instant::now();
         let forced = forced_error.lock().clone();
-        let fetched = match forced {
-            Some(e) => Err(e),
-            None => {
+        let fetched = match (forced, &local) {
+            (Some(e), _) => Err(e),
+            (None, Some(src)) => {
+                let src = src.clone();
+                tokio::task::spawn_blocking(move || src())
+                    .await
+                    .unwrap_or_else(|e| Err(format!("local collector failed: {e}")))
+            }
+            (None, None) => {
                 tokio::select! {
                     r = crate::http::fetch(&client, &target.url, &accept, timeout, job.enable_compression, job.limits.body_size) => r,
                     why = &mut stop => {

@@ -28,6 +28,9 @@ pub struct Args {
     /// Most active series; new series past it are refused.
     #[arg(long)]
     max_series: Option<usize>,
+    /// Do not collect this machine's metrics (the built-in host collector, job "node").
+    #[arg(long)]
+    no_host_metrics: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -37,6 +40,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut opts = ServerOptions::from_config(&cfg)?;
     opts.config_path = args.config.clone();
+    if args.no_host_metrics {
+        opts.disable_host_metrics();
+    }
     opts.listen = args.listen;
     opts.data_dir = args.data_dir;
     if let Some(v) = &args.retention {

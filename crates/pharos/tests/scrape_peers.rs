@@ -406,7 +406,7 @@ fn targets_api_reload_and_file_sd() {
         .unwrap()
     };
     write_cfg("");
-    let pharos = Server::start(&d.join("data"), &["--config", cfg.to_str().unwrap()]);
+    let pharos = Server::start_default(&d.join("data"), &["--config", cfg.to_str().unwrap()]);
     let purl = format!("http://{}", pharos.addr);
     let targets = |state: &str| get_json(&client(), &format!("{purl}/api/v1/targets"), &[("state", state)]).1;
 
@@ -421,8 +421,11 @@ fn targets_api_reload_and_file_sd() {
         t["data"]["activeTargets"][0]["health"] == "up"
     });
     let t = targets("any");
-    assert_eq!(t["data"]["activeTargets"].as_array().unwrap().len(), 1, "{t}");
-    let a = &t["data"]["activeTargets"][0];
+    let active = t["data"]["activeTargets"].as_array().unwrap();
+    // The file's one target, then the built-in host collector's.
+    assert_eq!(active.len(), 2, "{t}");
+    assert_eq!(active[1]["scrapePool"], "node");
+    let a = &active[0];
     assert_eq!(a["labels"]["tier"], "web");
     assert_eq!(a["labels"]["job"], "files");
     assert_eq!(a["scrapeInterval"], "1s");
@@ -485,6 +488,15 @@ fn targets_api_reload_and_file_sd() {
     assert_eq!(r.status().as_u16(), 200);
     let q = query(&purl, r#"up{job="files"}"#);
     assert_eq!(q.len(), 1, "{q:?}");
+    // The host collector runs by default, in process, as job "node".
+    wait_until("host metrics", Duration::from_secs(20), || {
+        query(&purl, r#"node_load1{job="node"}"#).len() == 1
+    });
+    let host = query(
+        &purl,
+        r#"count by (job) ({job="node", __name__=~"node_(cpu_seconds_total|memory_MemTotal_bytes|filesystem_size_bytes)"})"#,
+    );
+    assert_eq!(host.len(), 1, "{host:?}");
     let log = pharos.log_text();
     assert!(log.contains("configuration reloaded"), "{log}");
 }

@@ -16,8 +16,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `pharos server` on `data`, with extra flags, and waits until it listens.
+    /// Starts `pharos server` on `data`, with extra flags and without the host collector (whose
+    /// samples at the current time would push the fixed-time samples of most tests out of retention),
+    /// and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--no-host-metrics"];
+        args.extend_from_slice(extra);
+        Self::start_default(data, &args)
+    }
+
+    /// Starts `pharos server` with only the given flags.
+    pub fn start_default(data: &Path, extra: &[&str]) -> Server {
         let log = data.with_extension(format!("log.{}", std::process::id()));
         let out = std::fs::OpenOptions::new()
             .create(true)

@@ -178,20 +178,81 @@ pub async fn fetch(
         }
     }
     if gzipped {
-        let mut out = Vec::with_capacity(body.len() * 4);
-        let cap = if limit > 0 { limit + 1 } else { u64::MAX };
-        flate2::read::MultiGzDecoder::new(body.as_slice())
-            .take(cap)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("decompressing the gzip body: {e}"))?;
-        if limit > 0 && out.len() as u64 > limit {
-            return Err(format!(
-                "body size limit exceeded ({limit} bytes once decompressed)"
-            ));
-        }
-        body = out;
+        body = match inflate_single_member(&body, limit) {
+            Some(out) => out,
+            None => inflate(&body, limit)?,
+        };
     }
     Ok(Fetched { body, content_type })
+}
+
+/// Inflates a gzip body of any number of members, within `limit` (0: none).
+fn inflate(gz: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(inflated_size_hint(gz, limit));
+    let cap = if limit > 0 { limit + 1 } else { u64::MAX };
+    // The body is already in memory: read it in place rather than through another buffer.
+    flate2::bufread::MultiGzDecoder::new(gz)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("decompressing the gzip body: {e}"))?;
+    if limit > 0 && out.len() as u64 > limit {
+        return Err(format!(
+            "body size limit exceeded ({limit} bytes once decompressed)"
+        ));
+    }
+    Ok(out)
+}
+
+/// Inflates the usual gzip body in one call into one buffer: a single member without optional
+/// header fields (as the Go client library writes it), whose trailer states its length and
+/// checksum, within `limit`. For anything else, or on any error, `None`: then [`inflate`] reads the
+/// body, and gives the same bytes for every body this accepts. This only saves copying the whole
+/// body through the streaming decoder's 32 KiB window, a sixth of the inflating time.
+fn inflate_single_member(gz: &[u8], limit: u64) -> Option<Vec<u8>> {
+    // ID1 ID2 CM FLG MTIME(4) XFL OS, the deflate stream, then CRC-32 and ISIZE.
+    let (header, rest) = gz.split_at_checked(10)?;
+    if header.get(..4)? != [0x1f, 0x8b, 8, 0] {
+        return None;
+    }
+    let (deflated, trailer) = rest.split_at_checked(rest.len().checked_sub(8)?)?;
+    let word = |b: &[u8]| -> Option<u32> { Some(u32::from_le_bytes(b.try_into().ok()?)) };
+    let (crc, size) = (word(trailer.get(..4)?)?, word(trailer.get(4..)?)?);
+    let size = usize::try_from(size).ok()?;
+    // Deflate expands 1032 times at most: a larger claim is false, and it sizes an allocation.
+    if (limit > 0 && size as u64 > limit) || size > deflated.len().saturating_mul(1032) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(size);
+    let mut d = flate2::Decompress::new(false);
+    let done = d.decompress_vec(deflated, &mut out, flate2::FlushDecompress::Finish);
+    if !matches!(done, Ok(flate2::Status::StreamEnd))
+        || d.total_in() != deflated.len() as u64
+        || out.len() != size
+    {
+        return None;
+    }
+    let mut sum = flate2::Crc::new();
+    sum.update(&out);
+    (sum.sum() == crc).then_some(out)
+}
+
+/// Room to reserve for inflating the gzip stream `gz`, so that it inflates into one allocation
+/// instead of growing (and copying) several times: the size its trailer states (the last member's
+/// length modulo 2^32), at least four times the compressed size, but never more than the limit
+/// allows nor 64 times the compressed size, since the trailer comes from the target.
+fn inflated_size_hint(gz: &[u8], limit: u64) -> usize {
+    let stated = gz
+        .len()
+        .checked_sub(4)
+        .and_then(|i| gz.get(i..))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, |b| u64::from(u32::from_le_bytes(b)));
+    let packed = gz.len() as u64;
+    let mut hint = stated.max(packed * 4).min(packed * 64);
+    if limit > 0 {
+        hint = hint.min(limit + 1);
+    }
+    usize::try_from(hint).unwrap_or(0)
 }
 
 /// Names what went wrong the way an operator reads it: timeouts, refused connections, TLS.
@@ -212,6 +273,82 @@ pub fn describe(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzip(text: &[u8], name: Option<&str>) -> Vec<u8> {
+        use std::io::Write;
+        let mut b = flate2::GzBuilder::new();
+        if let Some(n) = name {
+            b = b.filename(n);
+        }
+        let mut e = b.write(Vec::new(), flate2::Compression::default());
+        e.write_all(text).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// The one-call path takes the usual body and leaves everything else to the streaming decoder,
+    /// so the two always agree.
+    #[test]
+    fn single_member_bodies_inflate_in_one_call() {
+        let text: Vec<u8> = (0..5000u64)
+            .flat_map(|i| format!("m{{i=\"{i}\"}} {}\n", i * 31 % 977).into_bytes())
+            .collect();
+        let gz = gzip(&text, None);
+        assert_eq!(inflate_single_member(&gz, 0).as_deref(), Some(text.as_slice()));
+        assert_eq!(inflate(&gz, 0).unwrap(), text);
+        let exact = text.len() as u64;
+        assert!(inflate_single_member(&gz, exact).is_some());
+        assert!(inflate_single_member(&gz, exact - 1).is_none());
+        assert!(
+            inflate(&gz, exact - 1)
+                .unwrap_err()
+                .contains("body size limit exceeded")
+        );
+        let mut two = gz.clone();
+        two.extend_from_slice(&gzip(b"more 1\n", None));
+        assert!(inflate_single_member(&two, 0).is_none());
+        let mut both = text.clone();
+        both.extend_from_slice(b"more 1\n");
+        assert_eq!(inflate(&two, 0).unwrap(), both);
+        let named = gzip(&text, Some("metrics"));
+        assert!(inflate_single_member(&named, 0).is_none());
+        assert_eq!(inflate(&named, 0).unwrap(), text);
+        let mut bad_crc = gz.clone();
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 1;
+        assert!(inflate_single_member(&bad_crc, 0).is_none());
+        assert!(inflate(&bad_crc, 0).is_err());
+        let mut bad_size = gz.clone();
+        bad_size[n - 4] ^= 1;
+        assert!(inflate_single_member(&bad_size, 0).is_none());
+        let mut trailing = gz.clone();
+        trailing.push(0);
+        assert!(inflate_single_member(&trailing, 0).is_none());
+        for cut in [0, 5, 10, 18, n / 2, n - 1] {
+            assert!(inflate_single_member(&gz[..cut], 0).is_none(), "cut at {cut}");
+        }
+        let empty = gzip(b"", None);
+        assert_eq!(inflate_single_member(&empty, 0), Some(Vec::new()));
+    }
+
+    #[test]
+    fn inflated_size_comes_from_the_trailer_within_bounds() {
+        use std::io::Write;
+        let text: String = (0..1000u64)
+            .map(|i| format!("metric_total{{label=\"{i}\"}} {}\n", i * 7919 % 10007))
+            .collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        let gz = e.finish().unwrap();
+        assert!(text.len() < gz.len() * 64);
+        assert_eq!(inflated_size_hint(&gz, 0), text.len());
+        assert_eq!(inflated_size_hint(&gz, 100), 101);
+        // A trailer claiming 4 GiB gets no more than 64 times the compressed size.
+        let mut lying = gz.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(inflated_size_hint(&lying, 0), gz.len() * 64);
+        assert_eq!(inflated_size_hint(&[1, 2], 0), 8);
+    }
 
     #[test]
     fn base64_matches_rfc4648() {

@@ -140,6 +140,9 @@ impl<A: Appender> Pool<A> {
         let (mut providers, mut groups_rx) = self.start_providers(sd_clients);
         let mut groups: HashMap<usize, Vec<TargetGroup>> = HashMap::new();
         let mut waiting = providers.len();
+        // Once every provider has ended (static groups are sent once), `recv` answers `None` at
+        // once, forever: polling it then would spin this task on a core.
+        let mut groups_open = true;
         let mut deadline = Some(tokio::time::Instant::now() + FIRST_SYNC_WAIT);
         loop {
             let sleep_until =
@@ -162,13 +165,17 @@ impl<A: Appender> Pool<A> {
                             for (_, l) in self.loops.drain() { let _ = l.stop.send(Stop::Shutdown); }
                         }
                         (providers, groups_rx) = self.start_providers(sd_clients);
+                        groups_open = true;
                         groups.clear();
                         waiting = providers.len();
                         deadline = Some(tokio::time::Instant::now() + FIRST_SYNC_WAIT);
                     }
                 },
-                upd = groups_rx.recv() => {
-                    let Some((id, g)) = upd else { continue };
+                upd = groups_rx.recv(), if groups_open => {
+                    let Some((id, g)) = upd else {
+                        groups_open = false;
+                        continue;
+                    };
                     let first = groups.insert(id, g).is_none();
                     if first { waiting = waiting.saturating_sub(1); }
                     if deadline.is_none() || waiting == 0 {
@@ -297,5 +304,58 @@ impl<A: Appender> Pool<A> {
         }
         sh.dropped = dropped;
         sh.invalid = invalid;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Discard;
+
+    impl Appender for Discard {
+        type Ref = ();
+        fn resolve(&self, _: &[(String, String)]) -> Option<()> {
+            Some(())
+        }
+        fn append(&self, _: &mut [((), model::Sample)]) -> Result<u64, String> {
+            Ok(0)
+        }
+    }
+
+    /// A static job's provider ends once it has sent its groups; its pool must then go idle. With
+    /// the clock paused, the hour below passes only when no task is ready to run, so a pool that
+    /// keeps polling its closed channel never lets it pass.
+    #[test]
+    fn pool_idles_once_discovery_has_ended() {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let yaml = scrape::ScrapeConfigYaml {
+                    job_name: "idle".into(),
+                    ..Default::default()
+                };
+                let job = scrape::resolve(&Default::default(), &[yaml]).unwrap().remove(0);
+                let pool = PoolHandle::start(
+                    Arc::new(job),
+                    reqwest::Client::new(),
+                    Vec::new(),
+                    None,
+                    Arc::new(Discard),
+                );
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                pool.stop(Stop::Shutdown);
+            });
+            let _ = done_tx.send(());
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+            "the pool kept the runtime busy"
+        );
     }
 }

@@ -384,6 +384,9 @@ impl Db {
             return Err(Error::WalClosed);
         }
         let mut enc = SamplesEncoder::new();
+        // A scrape's samples share one timestamp: an id of up to three bytes, a one-byte time
+        // delta and eight bytes of value each, so the record is built without growing.
+        enc.buf.reserve(items.len() * 12 + 16);
         let mut rejected = Vec::new();
         let mut duplicates = 0;
         for (i, (s, x)) in items.iter_mut().enumerate() {

@@ -251,7 +251,7 @@ fn bench_one(server: Server, args: &Args, fleet: &Fleet, out: &Path, ticks: u64)
         dir.path(),
         &out.join(format!("{}.log", server.slug())),
         &client,
-        None,
+        server::Setup::default(),
     )?;
     let pid = proc.pid();
     eprintln!(

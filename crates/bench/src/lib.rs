@@ -1,17 +1,20 @@
 //! `pharos bench`: a load generator that sends a node_exporter-like fleet to any server speaking
 //! Prometheus remote write or InfluxDB line protocol, a side-by-side run that starts Pharos,
 //! Prometheus and InfluxDB in turn, sends each the same data and compares CPU, memory and disk, and a
-//! query run that times dashboard queries on Pharos and Prometheus holding the same data.
+//! query run that times dashboard queries on Pharos and Prometheus holding the same data, and a
+//! scrape run in which both scrape the same node_exporter-like targets, served from this process.
 //!
 //! A command-line tool, like xtask: errors are `anyhow`, and progress and results go to the terminal
 //! (stderr and stdout), not to `tracing`. It never links the storage engine: servers are measured as
 //! separate processes, Pharos included.
 
 mod compare;
+mod exporter;
 pub mod fleet;
 pub mod load;
 mod query;
 mod report;
+mod scrape;
 mod server;
 
 use std::time::Duration;
@@ -32,6 +35,9 @@ enum Command {
     Compare(compare::Args),
     /// Start Pharos and Prometheus, send both the same data, time dashboard queries on each.
     Query(query::Args),
+    /// Serve node_exporter-like targets, let Pharos and Prometheus scrape them side by side, and
+    /// compare the CPU each spends per scraped sample.
+    Scrape(scrape::Args),
 }
 
 /// What `load`, `compare` and `query` generate and how they send it.
@@ -73,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Load(a) => run_load(a),
         Command::Compare(a) => compare::run(a),
         Command::Query(a) => query::run(a),
+        Command::Scrape(a) => scrape::run(a),
     }
 }
 

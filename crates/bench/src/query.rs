@@ -627,7 +627,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             dir.path(),
             &log,
             &client,
-            Some(args.max_query_samples as usize),
+            server::Setup {
+                max_query_samples: Some(args.max_query_samples as usize),
+                scrape: None,
+            },
         )?;
         eprintln!(
             "query: {} ({version}) ready at {base}, pid {}, in {}",

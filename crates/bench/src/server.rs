@@ -1,5 +1,6 @@
 //! The servers under test as child processes: starting each fresh in a directory of its own, sending
-//! it the fleet, and reading its CPU time and memory from /proc. Shared by `compare` and `query`.
+//! it the fleet, and reading its CPU time and memory from /proc. Shared by `compare`, `query` and
+//! `scrape`.
 //!
 //! A server process is owned by a guard that kills it when dropped, so an error anywhere leaves no
 //! server running.
@@ -292,17 +293,27 @@ pub(crate) fn temp_dir(server: Server) -> anyhow::Result<tempfile::TempDir> {
         .context("creating a temporary directory")
 }
 
+/// How a server is configured beyond the flags every run uses.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Setup<'a> {
+    /// The per-query sample limit of a query server (Pharos's `limits.max_query_samples`,
+    /// Prometheus's `--query.max-samples`); `None` keeps its default.
+    pub(crate) max_query_samples: Option<usize>,
+    /// Prometheus's `global` and `scrape_configs` sections as YAML, given unchanged to both servers;
+    /// `None` scrapes nothing.
+    pub(crate) scrape: Option<&'a str>,
+}
+
 /// Starts `server` with its data in `dir` and its output in `log`, and waits until it is ready.
-/// `max_query_samples` sets the per-query sample limit of a query server (Pharos's
-/// `limits.max_query_samples`, Prometheus's `--query.max-samples`); `None` keeps its default.
 pub(crate) fn start(
     server: Server,
     bins: &Binaries<'_>,
     dir: &Path,
     log: &Path,
     client: &Client,
-    max_query_samples: Option<usize>,
+    setup: Setup<'_>,
 ) -> anyhow::Result<Started> {
+    let max_query_samples = setup.max_query_samples;
     match server {
         Server::Pharos => {
             let exe = std::env::current_exe().context("locating the pharos binary")?;
@@ -312,10 +323,19 @@ pub(crate) fn start(
                 .map(|s| (*s).to_owned())
                 .chain([data.display().to_string(), "--wal-fsync".into(), "always".into()])
                 .collect();
+            let mut config_text = String::new();
             if let Some(n) = max_query_samples {
+                let _ = writeln!(config_text, "limits:\n  max_query_samples: {n}");
+            }
+            if let Some(scrape) = setup.scrape {
+                config_text.push_str(scrape);
+                // Prometheus scrapes only the given jobs: Pharos's built-in host collector (its
+                // own node_exporter job) would add work and series that Prometheus does not have.
+                config_text.push_str("host_metrics:\n  enabled: false\n");
+            }
+            if !config_text.is_empty() {
                 let config = dir.join("pharos.yml");
-                std::fs::write(&config, format!("limits:\n  max_query_samples: {n}\n"))
-                    .context("writing pharos.yml")?;
+                std::fs::write(&config, config_text).context("writing pharos.yml")?;
                 a.extend(["--config".into(), config.display().to_string()]);
             }
             let mut proc = spawn("pharos", &exe, &a, log)?;
@@ -354,8 +374,10 @@ pub(crate) fn start(
         Server::Prometheus => {
             let port = free_port()?;
             let config = dir.join("prometheus.yml");
-            std::fs::write(&config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n")
-                .context("writing prometheus.yml")?;
+            let scrape = setup
+                .scrape
+                .unwrap_or("global:\n  scrape_interval: 15s\nscrape_configs: []\n");
+            std::fs::write(&config, scrape).context("writing prometheus.yml")?;
             let mut a = vec![
                 format!("--config.file={}", config.display()),
                 format!("--storage.tsdb.path={}", dir.join("data").display()),

@@ -768,7 +768,7 @@ impl Template {
         for (i, l) in self.lines.iter().enumerate() {
             out.push_str(&l.prefix);
             let v = value(l.shape, target_key ^ i as u64, n, interval_s);
-            go_float(v, &mut out);
+            exposition::write_value(&mut out, v);
             out.push('\n');
         }
         out
@@ -814,33 +814,6 @@ fn value(shape: Shape, key: u64, n: u64, interval_s: f64) -> f64 {
             quantize(l * (0.95 + 0.1 * jitter), step)
         }
         Const { step, lo, hi } => quantize(level(&mut r, lo, hi), step),
-    }
-}
-
-/// Appends `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it, which is how the Go client
-/// library formats sample values: the shortest digits that read back exactly, in exponent form when
-/// the decimal exponent is below -4 or at least 6 (`1.234567e+06`, `5e-05`), plainly otherwise.
-fn go_float(v: f64, out: &mut String) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    if v == 0.0 {
-        out.push('0');
-        return;
-    }
-    let e = format!("{v:e}");
-    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(out, "{mantissa}e{sign}{:02}", exp.abs());
-    } else {
-        let _ = write!(out, "{v}");
     }
 }
 
@@ -1099,7 +1072,7 @@ mod tests {
 
     fn go(v: f64) -> String {
         let mut s = String::new();
-        go_float(v, &mut s);
+        exposition::write_value(&mut s, v);
         s
     }
 

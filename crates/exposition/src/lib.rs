@@ -10,5 +10,5 @@ pub use error::{LineError, TextError};
 pub use line_protocol::{FieldValue, Line, LineIter, Precision, parse_lines};
 pub use text::{
     MetricType, NameAndLabels, TextItem, TextIter, TextSample, is_label_name, is_metric_name, parse_line,
-    parse_series, parse_text, parse_value, split_series, write_help, write_sample, write_type,
+    parse_series, parse_text, parse_value, split_series, write_help, write_sample, write_type, write_value,
 };

@@ -625,7 +625,7 @@ pub fn write_sample(
         out.push('}');
     }
     out.push(' ');
-    write_float(out, value);
+    write_value(out, value);
     if let Some(ts) = timestamp_ms {
         // Writing to a String cannot fail.
         let _ = write!(out, " {ts}");
@@ -681,7 +681,7 @@ fn write_quoted(out: &mut String, s: &str) {
 /// Formats like Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which Prometheus uses: shortest
 /// round-trip digits, in exponent form when the decimal exponent is below -4 or at least 6
 /// (Go's shortest `%g` decides with precision 6), with at least two exponent digits.
-fn write_float(out: &mut String, v: f64) {
+pub fn write_value(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
         return;

@@ -431,6 +431,38 @@ impl Block {
         Ok(out)
     }
 
+    /// Appends the samples in `[start, end]` of the series with exactly these labels (sorted by
+    /// name), if the block has it.
+    pub fn samples_of(
+        &self,
+        labels: &[(&str, &str)],
+        start: i64,
+        end: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
+        let mut ids = Vec::with_capacity(labels.len() * 2);
+        for (n, v) in labels {
+            match (self.symbol_ids.get(*n), self.symbol_ids.get(*v)) {
+                (Some(n), Some(v)) => ids.extend([*n, *v]),
+                _ => return Ok(()),
+            }
+        }
+        // The shortest postings list holds the series if any does.
+        let shortest = ids
+            .chunks_exact(2)
+            .filter_map(|p| self.postings.get(&(p[0], p[1])))
+            .min_by_key(|l| l.len());
+        let Some(list) = shortest else { return Ok(()) };
+        match list
+            .iter()
+            .map(|id| &self.series[*id as usize])
+            .find(|s| *s.labels == *ids)
+        {
+            Some(s) => self.read_samples(s, start, end, out),
+            None => Ok(()),
+        }
+    }
+
     pub fn series(&self, start: i64, end: i64, matchers: &[Matcher]) -> Result<Vec<Labels>> {
         Ok(index::select(self, matchers)
             .into_iter()

@@ -543,10 +543,12 @@ mod tests {
         let s = head.get_or_create(&pairs, |_| {}).unwrap();
         head.append(&mut s.data.lock(), 5_000, 1.5, false);
         // A series whose samples all went to a block: no chunks, but its newest timestamp stays.
-        head.all_series()[4]
-            .data
-            .lock()
-            .truncate_before(&head.chunks, i64::MAX);
+        {
+            let series = head.all_series();
+            let mut g = series[4].data.lock();
+            let read = g.persisted_snapshot(i64::MAX);
+            g.truncate_before(&head.chunks, i64::MAX, &read);
+        }
         assert_eq!(head.all_series()[2].data.lock().ooo.len(), 1);
         write_old(&head, &path(dir.path(), 1), 1);
         write_old(&head, &path(dir.path(), 2), 2);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use model::{Labels, Sample};
@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use crate::block::{self, Block};
 use crate::checkpoint;
 use crate::error::{Error, Rejection, Result};
-use crate::head::{Appended, Head, HeadOptions, SeriesRef};
+use crate::head::{Appended, Head, HeadOptions, Persisted, SeriesRef};
 use crate::head_chunks::ChunkStore;
 use crate::metrics::TsdbMetrics;
 use crate::records::{self, SamplesEncoder};
@@ -106,6 +106,9 @@ pub struct Db {
     maintenance: Mutex<Instant>,
     wal_bytes_at_checkpoint: AtomicU64,
     blocks: RwLock<Vec<Arc<Block>>>,
+    /// The newest block's end: a sample older than this may be in a block, so a late write there is
+    /// checked against blocks as well as the head.
+    blocks_max_t: AtomicI64,
     closed: AtomicBool,
 }
 
@@ -209,6 +212,7 @@ impl Db {
             metrics,
             maintenance: Mutex::new(Instant::now()),
             wal_bytes_at_checkpoint: AtomicU64::new(0),
+            blocks_max_t: AtomicI64::new(blocks.iter().map(|b| b.meta.max_time).max().unwrap_or(i64::MIN)),
             blocks: RwLock::new(blocks.into_iter().map(Arc::new).collect()),
             closed: AtomicBool::new(false),
         };
@@ -269,9 +273,12 @@ impl Db {
             for (i, (input, r)) in batch.iter().zip(&resolved).enumerate() {
                 let Some(s) = r else { continue };
                 let g = s.data.lock();
+                let persisted = self.persisted_samples(input.labels, input.samples)?;
                 let mut newest = g.max_t;
                 for x in input.samples {
-                    let verdict = if x.t > newest {
+                    let verdict = if let Some(v) = persisted_verdict(&persisted, x) {
+                        v
+                    } else if x.t > newest {
                         Appended::Stored
                     } else {
                         self.head.check(&g, x.t, x.v)
@@ -326,8 +333,14 @@ impl Db {
                         }
                     }
                 }
+                // Under the series' lock: a block cut publishes its block before it truncates the head.
+                let persisted = self.persisted_samples(input.labels, input.samples)?;
                 for x in input.samples {
-                    match self.head.append(&mut g, x.t, x.v, false) {
+                    let verdict = match persisted_verdict(&persisted, x) {
+                        Some(v) => v,
+                        None => self.head.append(&mut g, x.t, x.v, false),
+                    };
+                    match verdict {
                         Appended::Stored => enc.add(s.id, *x),
                         Appended::Duplicate => duplicates += 1,
                         Appended::Rejected(reason) => rejected.push(Rejected {
@@ -416,7 +429,18 @@ impl Db {
                 });
                 continue;
             }
-            match self.head.append(&mut g, x.t, x.v, false) {
+            let persisted = if x.t < self.blocks_max_t.load(Ordering::Acquire) {
+                let labels = self.head.labels_of(s);
+                let pairs: Vec<(&str, &str)> = labels.iter().collect();
+                self.persisted_samples(&pairs, std::slice::from_ref(x))?
+            } else {
+                Vec::new()
+            };
+            let verdict = match persisted_verdict(&persisted, x) {
+                Some(v) => v,
+                None => self.head.append(&mut g, x.t, x.v, false),
+            };
+            match verdict {
                 Appended::Stored => enc.add(s.id, *x),
                 Appended::Duplicate => duplicates += 1,
                 Appended::Rejected(reason) => rejected.push(Rejected {
@@ -443,6 +467,37 @@ impl Db {
             rejected,
             ack,
         })
+    }
+
+    /// What blocks hold for this series at the timestamps of `samples` that blocks may cover, sorted;
+    /// for a timestamp in two blocks, the one a query reads (the first).
+    fn persisted_samples(&self, labels: &[(&str, &str)], samples: &[Sample]) -> Result<Vec<Sample>> {
+        let below = self.blocks_max_t.load(Ordering::Acquire);
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for x in samples.iter().filter(|x| x.t < below) {
+            lo = lo.min(x.t);
+            hi = hi.max(x.t);
+        }
+        let mut out = Vec::new();
+        if lo > hi {
+            return Ok(out);
+        }
+        let mut sources = 0;
+        for b in self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta.min_time <= hi && b.meta.max_time > lo)
+        {
+            let before = out.len();
+            b.samples_of(labels, lo, hi, &mut out)?;
+            sources += usize::from(out.len() > before);
+        }
+        if sources > 1 {
+            out.sort_by_key(|s| s.t); // stable: the first block's copy stays first
+            out.dedup_by_key(|s| s.t);
+        }
+        Ok(out)
     }
 
     fn log_series(&self, id: u32, labels: &[(&str, &str)]) {
@@ -528,8 +583,11 @@ impl Db {
         let series = self.head.all_series();
         // Group every series' old samples by block window.
         let mut windows: BTreeMap<i64, Vec<(Labels, Vec<Sample>)>> = BTreeMap::new();
+        // What was read of each series, so that truncating keeps what comes in meanwhile.
+        let mut read: Vec<Persisted> = Vec::with_capacity(series.len());
         for s in &series {
             let g = s.data.lock();
+            read.push(g.persisted_snapshot(before));
             if g.min_t() >= before {
                 continue;
             }
@@ -561,11 +619,12 @@ impl Db {
                 samples = b.meta.stats.samples, "block written from head");
             self.metrics.block_writes.inc();
             let mut blocks = self.blocks.write();
+            self.blocks_max_t.fetch_max(b.meta.max_time, Ordering::AcqRel);
             blocks.push(Arc::new(b));
             blocks.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         }
-        for s in &series {
-            s.data.lock().truncate_before(&self.head.chunks, before);
+        for (s, read) in series.iter().zip(&read) {
+            s.data.lock().truncate_before(&self.head.chunks, before, read);
         }
         let removed = self.head.gc_empty();
         self.metrics.series_removed.inc_by(removed as u64);
@@ -699,6 +758,17 @@ impl Db {
         }
         Some(out)
     }
+}
+
+/// The verdict for a sample whose timestamp a block already holds: the same value is a harmless
+/// repeat, another value is refused, as in the head.
+fn persisted_verdict(persisted: &[Sample], x: &Sample) -> Option<Appended> {
+    let i = persisted.binary_search_by_key(&x.t, |s| s.t).ok()?;
+    Some(if persisted[i].v.to_bits() == x.v.to_bits() {
+        Appended::Duplicate
+    } else {
+        Appended::Rejected(Rejection::Duplicate)
+    })
 }
 
 /// Merges per-source series lists: same labels → samples merged by time, first source wins on ties.

@@ -294,8 +294,29 @@ impl MemSeries {
         }
     }
 
-    /// Removes every sample older than `before` (persisted elsewhere). Returns how many chunks went.
-    pub fn truncate_before(&mut self, store: &ChunkStore, before: i64) -> usize {
+    /// What a block cut read of this series: everything below the cut that is in-order up to
+    /// [`Persisted::max_t`] or out of order at one of [`Persisted::ooo`].
+    pub fn persisted_snapshot(&self, before: i64) -> Persisted {
+        Persisted {
+            max_t: self.max_t,
+            ooo: self.ooo.iter().map(|s| s.t).take_while(|t| *t < before).collect(),
+        }
+    }
+
+    /// Removes every sample older than `before` that `persisted` says is in a block now. Samples that
+    /// came in after the cut read the series (late ones below `before`) stay, as out-of-order samples,
+    /// for the next cut. Returns how many chunks went.
+    pub fn truncate_before(&mut self, store: &ChunkStore, before: i64, persisted: &Persisted) -> usize {
+        let mut late = Vec::new();
+        if persisted.max_t < before.saturating_sub(1) && self.max_t_all() > persisted.max_t {
+            self.samples(persisted.max_t.saturating_add(1), before - 1, &mut late);
+        }
+        late.extend(
+            self.ooo
+                .iter()
+                .filter(|s| s.t <= persisted.max_t && s.t < before)
+                .filter(|s| persisted.ooo.binary_search(&s.t).is_err()),
+        );
         let n = self.sealed.len();
         self.sealed.retain(|c| c.max_t >= before);
         // A chunk straddling the cut keeps only its samples from `before` on.
@@ -318,8 +339,22 @@ impl MemSeries {
         if self.open.as_ref().is_some_and(|o| o.max_t() < before) {
             self.open = None;
         }
+        if !late.is_empty() {
+            late.append(&mut self.ooo);
+            late.sort_by_key(|s| s.t);
+            late.dedup_by_key(|s| s.t);
+            self.ooo = late;
+        }
         n - self.sealed.len()
     }
+}
+
+/// See [`MemSeries::persisted_snapshot`].
+#[derive(Debug, Clone, Default)]
+pub struct Persisted {
+    pub max_t: i64,
+    /// Sorted.
+    pub ooo: Vec<i64>,
 }
 
 /// Result of appending one sample.
@@ -554,12 +589,13 @@ impl Head {
         if t > s.max_t {
             return Appended::Stored;
         }
-        if t == s.max_t {
-            let last = s.open.as_ref().map(|o| o.last_value_bits());
-            return if last == Some(v.to_bits()) {
+        // The newest in-order sample is the open chunk's last. Once the open chunk went to a block,
+        // `t == max_t` is an old timestamp like any other below.
+        if t == s.max_t
+            && let Some(last) = s.open.as_ref().map(|o| o.last_value_bits())
+        {
+            return if last == v.to_bits() {
                 Appended::Duplicate
-            } else if last.is_none() {
-                Appended::Stored
             } else {
                 Appended::Rejected(Rejection::Duplicate)
             };
@@ -738,6 +774,39 @@ impl PostingsSource for Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block cut reads a series, writes the block, then truncates: samples that came in between,
+    /// in order or late, are not in the block and must stay in the head.
+    #[test]
+    fn truncation_keeps_samples_that_came_after_the_cut_read_them() {
+        let head = Head::new(HeadOptions {
+            chunk_samples: 4,
+            chunk_range_ms: 100,
+            ..HeadOptions::default()
+        });
+        let s = head.get_or_create(&[("__name__", "m")], |_| {}).unwrap();
+        let mut g = s.data.lock();
+        for t in [10, 20, 30, 40, 50, 60] {
+            head.append(&mut g, t, t as f64, false);
+        }
+        head.append(&mut g, 15, 15.0, false); // out of order, read by the cut
+        let read = g.persisted_snapshot(100);
+        let mut persisted = Vec::new();
+        g.samples(i64::MIN, 99, &mut persisted);
+        // Meanwhile: one more in-order sample below the cut, one above, and a late one.
+        head.append(&mut g, 70, 70.0, false);
+        head.append(&mut g, 120, 120.0, false);
+        head.append(&mut g, 25, 25.0, false);
+        g.truncate_before(&head.chunks, 100, &read);
+        let mut left = Vec::new();
+        g.samples(i64::MIN, i64::MAX, &mut left);
+        let ts: Vec<i64> = left.iter().map(|x| x.t).collect();
+        assert_eq!(ts, vec![25, 70, 120]);
+        assert!(left.iter().all(|x| x.v == x.t as f64));
+        assert!(persisted.iter().all(|x| !ts.contains(&x.t)));
+        // The head still refuses another value at a timestamp it kept.
+        assert_eq!(head.check(&g, 70, 1.0), Appended::Rejected(Rejection::Duplicate));
+    }
 
     #[test]
     fn cardinality_counts_series_per_name_value_and_pair() {

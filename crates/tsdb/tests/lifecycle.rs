@@ -129,3 +129,75 @@ fn unreadable_checkpoint_falls_back_without_duplicates() {
     assert_eq!(ts, dedup, "duplicate samples after checkpoint fallback");
     assert!(ts.len() >= 40);
 }
+
+/// A late sample whose timestamp was already persisted into a block is a duplicate like any other:
+/// the same value is accepted, a different one refused, and the first stored value is what reads back.
+#[test]
+fn late_samples_are_checked_against_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options {
+        head: HeadOptions {
+            chunk_range_ms: 20_000,
+            ooo_window_ms: 50_000,
+            chunk_samples: 16,
+            max_series: 100,
+        },
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), o.clone(), Arc::new(TsdbMetrics::default())).unwrap();
+    let a = Labels::from_pairs(&[("__name__", "a")]).unwrap();
+    let b = Labels::from_pairs(&[("__name__", "b")]).unwrap();
+    let put = |l: &Labels, t: i64, v: f64| {
+        let mut out = db.append(&[(l.clone(), vec![Sample::new(t, v)])], false).unwrap();
+        out.wait_durable().unwrap();
+        out
+    };
+    // "a" has a sample inside its open chunk, "b" only one sample, then time moves to 80 s: the
+    // head keeps from 40 s on and both old samples go to a block.
+    put(&a, 34_000, 1.0);
+    put(&a, 35_000, 1.0);
+    put(&b, 35_000, 1.0);
+    put(&a, 80_000, 1.0);
+    db.maintain().unwrap();
+    assert!(!db.blocks().is_empty(), "a block was cut");
+    // 35 s is still inside the out-of-order window (80 s - 50 s).
+    for l in [&a, &b] {
+        let same = put(l, 35_000, 1.0);
+        assert!(
+            same.rejected.is_empty(),
+            "{l}: an identical late sample is accepted"
+        );
+        assert_eq!(same.written, 0, "{l}: and not stored twice");
+        let other = put(l, 35_000, 2.0);
+        assert_eq!(
+            other.rejected.len(),
+            1,
+            "{l}: a different value for a persisted timestamp is refused"
+        );
+        assert_eq!(other.rejected[0].reason, tsdb::Rejection::Duplicate);
+        let fresh = put(l, 33_000, 3.0);
+        assert!(fresh.rejected.is_empty(), "{l}: a new late timestamp is stored");
+        assert_eq!(fresh.written, 1);
+    }
+    // Whatever is persisted or compacted next, the first value stays.
+    for i in 1..4 {
+        put(&a, 80_000 + i * 20_000, 1.0);
+        db.maintain().unwrap();
+        for l in [&a, &b] {
+            let name = Matcher::eq("__name__", l.get("__name__").unwrap());
+            for (t, v) in [(35_000, 1.0), (33_000, 3.0)] {
+                let s = db.select(t, t, std::slice::from_ref(&name)).unwrap();
+                assert_eq!(s[0].samples, vec![Sample::new(t, v)], "{l}");
+            }
+        }
+    }
+    db.flush().unwrap();
+    // The late samples' block overlapped the first one; compaction merged them, each sample once.
+    let old: Vec<_> = db
+        .blocks()
+        .into_iter()
+        .filter(|b| b.meta.min_time <= 35_000 && b.meta.max_time > 35_000)
+        .collect();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].meta.stats.samples, 5);
+}

@@ -6,6 +6,7 @@ mod ast_json;
 mod ingest;
 mod metrics;
 mod otlp;
+mod push;
 mod query;
 mod read;
 pub mod selector;
@@ -66,6 +67,8 @@ impl Default for Limits {
 pub struct Hooks {
     pub targets: std::sync::OnceLock<TargetsHook>,
     pub reload: std::sync::OnceLock<ReloadHook>,
+    /// The Pushgateway-compatible store; the push endpoint answers 404 without one.
+    pub push: std::sync::OnceLock<Arc<::push::Store>>,
 }
 
 pub struct ApiState {
@@ -104,6 +107,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
         .route("/metrics", get(self_metrics))
+        .route(
+            "/metrics/{*grouping}",
+            axum::routing::put(push::put)
+                .post(push::post)
+                .delete(push::delete),
+        )
         .route("/api/v1/write", post(ingest::remote_write))
         .route("/api/v1/otlp/v1/metrics", post(otlp::write))
         .route("/write", post(ingest::influx_v1))

@@ -23,6 +23,21 @@ pub struct Config {
     /// The built-in host collector: node_exporter's metrics of this machine, scraped in process.
     #[serde(default)]
     pub host_metrics: HostMetricsConfig,
+    /// The Pushgateway-compatible endpoint and the in-process job that exposes what was pushed.
+    #[serde(default)]
+    pub push: PushConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// On unless `false`.
+    pub enabled: Option<bool>,
+    /// The job that scrapes the pushed groups (with `honor_labels: true`); `pushgateway` unless
+    /// set. A scrape job of the same name replaces it.
+    pub job_name: Option<String>,
+    /// `15s` unless set.
+    pub scrape_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,7 +135,37 @@ impl Config {
                 ..Default::default()
             });
         }
+        if let Some(name) = self.push_job_name() {
+            configs.push(scrape::ScrapeConfigYaml {
+                job_name: name,
+                scrape_interval: Some(self.push.scrape_interval.clone().unwrap_or_else(|| "15s".into())),
+                honor_labels: Some(true),
+                static_configs: vec![scrape::config::StaticConfig {
+                    targets: vec![hostname()],
+                    labels: Default::default(),
+                }],
+                ..Default::default()
+            });
+        }
         scrape::resolve(&self.global, &configs).map_err(|e| e.to_string())
+    }
+
+    /// Whether the push endpoint answers.
+    pub fn push_enabled(&self) -> bool {
+        self.push.enabled != Some(false)
+    }
+
+    /// The job exposing pushed groups, unless pushing is off or a scrape job already has its name.
+    pub fn push_job_name(&self) -> Option<String> {
+        if !self.push_enabled() {
+            return None;
+        }
+        let name = self.push.job_name.clone().unwrap_or_else(|| "pushgateway".into());
+        let host = self.host_job_name();
+        if self.scrape_configs.iter().any(|c| c.job_name == name) || host.as_deref() == Some(name.as_str()) {
+            return None;
+        }
+        Some(name)
     }
 
     /// Where the host collector reads from.

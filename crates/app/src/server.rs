@@ -30,6 +30,9 @@ pub struct ServerOptions {
     pub host: Option<(String, hostmetrics::Options)>,
     /// Set by `--no-host-metrics`: the host collector stays off whatever the file says, reloads too.
     pub host_metrics_off: bool,
+    /// Whether the Pushgateway-compatible endpoint answers, and the job exposing what was pushed.
+    pub push_enabled: bool,
+    pub push_job: Option<String>,
 }
 
 impl ServerOptions {
@@ -56,6 +59,8 @@ impl ServerOptions {
             })?,
             host: cfg.host_job_name().map(|n| (n, cfg.host_options())),
             host_metrics_off: false,
+            push_enabled: cfg.push_enabled(),
+            push_job: cfg.push_job_name(),
         };
         let s = &cfg.storage;
         let dur =
@@ -146,6 +151,7 @@ fn reload_hook(
     path: Option<PathBuf>,
     manager: Arc<collect::Manager<TsdbAppender>>,
     host: Option<Arc<parking_lot::Mutex<hostmetrics::Collector>>>,
+    pushed: Option<Arc<push::Store>>,
 ) -> api::ReloadHook {
     let handle = tokio::runtime::Handle::current();
     Arc::new(move || {
@@ -158,6 +164,12 @@ fn reload_hook(
         if let Some(job) = cfg.host_job_name() {
             match &host {
                 Some(h) => manager.set_local(&job, host_source(h.clone())),
+                None => jobs.retain(|j| j.name != job),
+            }
+        }
+        if let Some(job) = cfg.push_job_name() {
+            match &pushed {
+                Some(p) => manager.set_local(&job, push_source(p.clone())),
                 None => jobs.retain(|j| j.name != job),
             }
         }
@@ -175,6 +187,18 @@ fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) -> collect::L
         let families = c.lock().collect();
         let mut text = String::with_capacity(64 << 10);
         hostmetrics::render_text(&families, &mut text);
+        Ok(collect::http::Fetched {
+            body: text.into_bytes(),
+            content_type: Some("text/plain; version=0.0.4".into()),
+        })
+    })
+}
+
+/// The pushed groups as a scrape target.
+fn push_source(store: Arc<push::Store>) -> collect::LocalSource {
+    Arc::new(move || {
+        let mut text = String::new();
+        store.render(&mut text);
         Ok(collect::http::Fetched {
             body: text.into_bytes(),
             content_type: Some("text/plain; version=0.0.4".into()),
@@ -219,8 +243,35 @@ pub async fn run_server(
         manager.set_local(job, host_source(host_collector.clone()));
         info!(job = %job, "host metrics collected in process");
     }
+    let pushed = if opts.push_enabled {
+        let path = opts.data_dir.join("pushgateway.json");
+        let store = match push::Store::open(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                // An unreadable file must not keep the server down; it is kept aside for inspection.
+                let aside = path.with_extension("json.unreadable");
+                error!(error = %e, moved_to = %aside.display(), "pushed groups could not be loaded; starting without them");
+                std::fs::rename(&path, &aside)
+                    .map_err(|e| Error::Runtime(format!("moving {} aside: {e}", path.display())))?;
+                push::Store::open(&path).map_err(|e| Error::Runtime(e.to_string()))?
+            }
+        };
+        let store = Arc::new(store);
+        info!(groups = store.groups().len(), file = %path.display(), "push endpoint at /metrics/job/<job>");
+        let _ = state.hooks.push.set(store.clone());
+        Some(store)
+    } else {
+        None
+    };
+    let mut jobs = opts.scrape_jobs.clone();
+    if let Some(job) = &opts.push_job {
+        match &pushed {
+            Some(p) => manager.set_local(job, push_source(p.clone())),
+            None => jobs.retain(|j| &j.name != job),
+        }
+    }
     manager
-        .apply(opts.scrape_jobs.clone())
+        .apply(jobs)
         .map_err(|e| Error::Runtime(format!("starting scrape jobs: {e}")))?;
     if !opts.scrape_jobs.is_empty() {
         info!(jobs = opts.scrape_jobs.len(), "scraping");
@@ -231,6 +282,7 @@ pub async fn run_server(
         opts.config_path.clone(),
         manager.clone(),
         (!opts.host_metrics_off).then_some(host_collector),
+        pushed,
     );
     let _ = state.hooks.reload.set(reload.clone());
     let hangup = tokio::spawn(async move {

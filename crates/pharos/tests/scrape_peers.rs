@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -21,15 +21,6 @@ use common::*;
 type SeriesKey = BTreeMap<String, String>;
 
 /// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn peer(bin: &str) -> bool {
     if Path::new(bin).exists() {
         return true;
@@ -52,15 +43,6 @@ fn spawn(bin: &str, args: &[String], log: &Path) -> Proc {
             .spawn()
             .unwrap(),
     )
-}
-
-fn wait_http(url: &str) {
-    let c = client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !c.get(url).send().is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "{url} did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const OM_BODY: &str = "# TYPE om_requests counter\n# HELP om_requests Requests served.\n\
@@ -236,7 +218,11 @@ fn same_series_as_prometheus_from_real_targets() {
     );
     let _pgw = spawn(
         pg_bin,
-        &[format!("--web.listen-address=127.0.0.1:{pg}")],
+        &[
+            format!("--web.listen-address=127.0.0.1:{pg}"),
+            // Debian's default keeps groups in /var/lib across runs.
+            format!("--persistence.file={}", d.join("pg.data").display()),
+        ],
         &d.join("pg.log"),
     );
     std::fs::write(
@@ -296,10 +282,17 @@ fn same_series_as_prometheus_from_real_targets() {
 
     // Three scrapes of every job in both.
     for url in [&purl, &prom.url] {
-        wait_until("three scrapes of every job", Duration::from_secs(60), || {
-            let r = query(url, "count_over_time(up[1m]) >= 3");
-            r.len() == 4
-        });
+        let mut last = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while last.len() != 4 {
+            assert!(
+                Instant::now() < deadline,
+                "{url}: timed out waiting for three scrapes of every job; count_over_time(up[1m]): {:?}",
+                query(url, "count_over_time(up[1m])")
+            );
+            std::thread::sleep(Duration::from_millis(250));
+            last = query(url, "count_over_time(up[1m]) >= 3");
+        }
     }
     let end = now_s();
     let ours = series(&purl, started - 5.0, end);

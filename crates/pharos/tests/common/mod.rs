@@ -359,3 +359,23 @@ pub fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// A peer process, killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to 30 s for `url` to answer 2xx.
+pub fn wait_http(url: &str) {
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !c.get(url).send().is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "{url} did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

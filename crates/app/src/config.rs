@@ -26,6 +26,32 @@ pub struct Config {
     /// The Pushgateway-compatible endpoint and the in-process job that exposes what was pushed.
     #[serde(default)]
     pub push: PushConfig,
+    /// Several collectors with the same scrape jobs split the targets among themselves.
+    pub sharding: Option<ShardingConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardingConfig {
+    /// This collector's name in the group; the host name unless set. Unique per member.
+    pub member: Option<String>,
+    /// A static member list (this member may be listed or not).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Or members found in etcd, each registered under a lease.
+    pub etcd: Option<EtcdConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdConfig {
+    pub endpoints: Vec<String>,
+    /// `/pharos/collectors/` unless set.
+    pub prefix: Option<String>,
+    /// How soon a crashed member drops out; `10s` unless set.
+    pub lease_ttl: Option<String>,
+    /// How often the member list is read; `1s` unless set.
+    pub refresh_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +142,7 @@ impl Config {
         }
         let cfg: Config = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
         cfg.scrape_jobs()?;
+        cfg.sharding()?;
         Ok(cfg)
     }
 
@@ -148,6 +175,44 @@ impl Config {
             });
         }
         scrape::resolve(&self.global, &configs).map_err(|e| e.to_string())
+    }
+
+    /// This member's name and where the member list comes from, if targets are shared.
+    pub fn sharding(&self) -> std::result::Result<Option<(String, collect::members::Source)>, String> {
+        let Some(sh) = &self.sharding else { return Ok(None) };
+        let me = sh.member.clone().unwrap_or_else(hostname);
+        if me.is_empty() {
+            return Err("sharding.member must not be empty".into());
+        }
+        let source = match (&sh.etcd, sh.members.is_empty()) {
+            (Some(_), false) => return Err("sharding: give either members or etcd, not both".into()),
+            (None, true) => return Err("sharding: give a members list or an etcd section".into()),
+            (None, false) => collect::members::Source::Static(sh.members.clone()),
+            (Some(e), true) => {
+                if e.endpoints.is_empty() {
+                    return Err("sharding.etcd.endpoints must list at least one URL".into());
+                }
+                let dur = |field: &str, v: &Option<String>, default: u64| match v {
+                    None => Ok(Duration::from_secs(default)),
+                    Some(v) => parse_duration(v)
+                        .map_err(|e| format!("sharding.etcd.{field}: {e}"))
+                        .and_then(|d| {
+                            if d < Duration::from_secs(1) {
+                                Err(format!("sharding.etcd.{field}: must be at least 1s"))
+                            } else {
+                                Ok(d)
+                            }
+                        }),
+                };
+                collect::members::Source::Etcd(collect::members::Etcd {
+                    endpoints: e.endpoints.clone(),
+                    prefix: e.prefix.clone().unwrap_or_else(|| "/pharos/collectors/".into()),
+                    lease_ttl: dur("lease_ttl", &e.lease_ttl, 10)?,
+                    refresh: dur("refresh_interval", &e.refresh_interval, 1)?,
+                })
+            }
+        };
+        Ok(Some((me, source)))
     }
 
     /// Whether the push endpoint answers.

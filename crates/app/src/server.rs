@@ -33,6 +33,8 @@ pub struct ServerOptions {
     /// Whether the Pushgateway-compatible endpoint answers, and the job exposing what was pushed.
     pub push_enabled: bool,
     pub push_job: Option<String>,
+    /// This member's name and the member list's source, when several collectors share the targets.
+    pub sharding: Option<(String, collect::members::Source)>,
 }
 
 impl ServerOptions {
@@ -61,6 +63,7 @@ impl ServerOptions {
             host_metrics_off: false,
             push_enabled: cfg.push_enabled(),
             push_job: cfg.push_job_name(),
+            sharding: cfg.sharding().map_err(|msg| Error::Invalid { field: "sharding", msg })?,
         };
         let s = &cfg.storage;
         let dur =
@@ -263,6 +266,11 @@ pub async fn run_server(
     } else {
         None
     };
+    // Before the jobs start, so a member never starts scraping targets that are not its own.
+    let members = opts.sharding.clone().map(|(me, source)| {
+        let m = manager.clone();
+        collect::members::Members::start(me, source, move |ms| m.set_membership(Some(ms)))
+    });
     let mut jobs = opts.scrape_jobs.clone();
     if let Some(job) = &opts.push_job {
         match &pushed {
@@ -326,6 +334,9 @@ pub async fn run_server(
     info!("shutting down: closing storage");
     state.ready.store(false, Ordering::Release);
     hangup.abort();
+    if let Some(m) = members {
+        m.stop().await;
+    }
     manager.shutdown();
     maintenance.abort();
     let closing = db.clone();

@@ -5,6 +5,7 @@
 
 mod discovery;
 pub mod http;
+pub mod members;
 mod pool;
 mod target_loop;
 
@@ -33,9 +34,13 @@ pub trait Appender: Send + Sync + 'static {
 /// A target served in process (the host collector): produces a body as a scrape would fetch it.
 pub type LocalSource = Arc<dyn Fn() -> Result<http::Fetched, String> + Send + Sync>;
 
+/// The current split of targets among collectors (see [`scrape::shard`]); `None` scrapes all.
+pub type ShardRx = tokio::sync::watch::Receiver<Option<Arc<scrape::Membership>>>;
+
 /// Runs the scrape jobs of the current configuration.
 pub struct Manager<A: Appender> {
     appender: Arc<A>,
+    shard: tokio::sync::watch::Sender<Option<Arc<scrape::Membership>>>,
     locals: Mutex<HashMap<String, LocalSource>>,
     pools: Mutex<HashMap<String, pool::PoolHandle>>,
     /// Job order as configured, for listings.
@@ -46,6 +51,7 @@ impl<A: Appender> Manager<A> {
     pub fn new(appender: Arc<A>) -> Arc<Self> {
         Arc::new(Self {
             appender,
+            shard: tokio::sync::watch::channel(None).0,
             locals: Mutex::new(HashMap::new()),
             pools: Mutex::new(HashMap::new()),
             order: Mutex::new(Vec::new()),
@@ -56,6 +62,24 @@ impl<A: Appender> Manager<A> {
     /// pools started after the call.
     pub fn set_local(&self, job: &str, source: LocalSource) {
         self.locals.lock().insert(job.to_string(), source);
+    }
+
+    /// Sets the members sharing the targets: each pool keeps only the targets this member owns.
+    /// Targets that move to another member stop without staleness markers. `None` scrapes all.
+    pub fn set_membership(&self, m: Option<scrape::Membership>) {
+        let m = m.map(Arc::new);
+        self.shard.send_if_modified(|cur| {
+            let changed = *cur != m;
+            if changed {
+                *cur = m;
+            }
+            changed
+        });
+    }
+
+    /// The membership in force.
+    pub fn membership(&self) -> Option<Arc<scrape::Membership>> {
+        self.shard.borrow().clone()
     }
 
     /// Applies a new set of jobs: new jobs start, removed ones stop (their series go stale), and a
@@ -96,6 +120,7 @@ impl<A: Appender> Manager<A> {
                         sd_clients,
                         local,
                         self.appender.clone(),
+                        self.shard.subscribe(),
                     );
                     pools.insert(job.name.clone(), p);
                 }

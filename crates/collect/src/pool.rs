@@ -63,6 +63,7 @@ impl PoolHandle {
         sd_clients: Vec<reqwest::Client>,
         local: Option<crate::LocalSource>,
         appender: Arc<A>,
+        shard: crate::ShardRx,
     ) -> PoolHandle {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
@@ -80,6 +81,7 @@ impl PoolHandle {
             shared: shared.clone(),
             loops: HashMap::new(),
             forced_error: Arc::new(Mutex::new(None)),
+            shard,
         };
         tokio::spawn(pool.run(rx, sd_clients));
         PoolHandle {
@@ -127,6 +129,8 @@ struct Pool<A: Appender> {
     shared: Arc<Mutex<Shared>>,
     loops: HashMap<u64, LoopHandle>,
     forced_error: Arc<Mutex<Option<String>>>,
+    /// The members sharing the targets; `None` scrapes them all.
+    shard: crate::ShardRx,
 }
 
 type GroupsRx = mpsc::UnboundedReceiver<(usize, Vec<TargetGroup>)>;
@@ -143,6 +147,7 @@ impl<A: Appender> Pool<A> {
         // Once every provider has ended (static groups are sent once), `recv` answers `None` at
         // once, forever: polling it then would spin this task on a core.
         let mut groups_open = true;
+        let mut shard_open = true;
         let mut deadline = Some(tokio::time::Instant::now() + FIRST_SYNC_WAIT);
         loop {
             let sleep_until =
@@ -186,6 +191,16 @@ impl<A: Appender> Pool<A> {
                 _ = tokio::time::sleep_until(sleep_until), if deadline.is_some() => {
                     deadline = None;
                     self.sync(&groups);
+                }
+                changed = self.shard.changed(), if shard_open => {
+                    if changed.is_err() {
+                        // The manager is gone (the pool stops next): keep the last membership.
+                        shard_open = false;
+                        continue;
+                    }
+                    if deadline.is_none() {
+                        self.sync(&groups);
+                    }
                 }
             }
         }
@@ -248,6 +263,11 @@ impl<A: Appender> Pool<A> {
                 }
             }
         }
+        // Targets another member scrapes leave without staleness markers: they are not gone.
+        let mut moved = HashSet::new();
+        if let Some(m) = self.shard.borrow_and_update().as_deref() {
+            active.retain(|t| m.owns(t.hash) || !moved.insert(t.hash));
+        }
         let limit = self.job.limits.targets;
         *self.forced_error.lock() = (limit > 0 && active.len() as u64 > limit).then(|| {
             format!(
@@ -261,7 +281,7 @@ impl<A: Appender> Pool<A> {
             if !stay {
                 let (tx, _) = oneshot::channel();
                 let stop = std::mem::replace(&mut l.stop, tx);
-                let _ = stop.send(Stop::Removed);
+                let _ = stop.send(if moved.contains(h) { Stop::Shutdown } else { Stop::Removed });
             }
             stay
         });
@@ -347,6 +367,7 @@ mod tests {
                     Vec::new(),
                     None,
                     Arc::new(Discard),
+                    tokio::sync::watch::channel(None).1,
                 );
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 pool.stop(Stop::Shutdown);

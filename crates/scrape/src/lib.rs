@@ -7,10 +7,12 @@ pub mod cache;
 pub mod config;
 pub mod md5;
 pub mod relabel;
+pub mod shard;
 pub mod target;
 
 pub use cache::{Cache, Format, Outcome, Resolve, Settings};
 pub use config::{
     GlobalConfig, HttpClientConfig, Job, Limits, Protocol, ScrapeConfigYaml, accept_header, resolve,
 };
+pub use shard::Membership;
 pub use target::{Populated, Target, TargetGroup, parse_file_sd, parse_http_sd, populate};

@@ -28,7 +28,7 @@ use prometheus_client::registry::Registry;
 use tsdb::Db;
 
 pub use metrics::ApiMetrics;
-pub use targets::{ReloadHook, TargetsHook};
+pub use targets::{ReloadHook, TargetsHook, targets_data};
 
 /// Limits applied per request. Exceeding one refuses that request only.
 #[derive(Debug, Clone)]

@@ -38,16 +38,29 @@ fn rfc3339(t: Option<std::time::SystemTime>) -> String {
 }
 
 pub async fn targets(State(st): State<Arc<ApiState>>, Query(p): Query<TargetsParams>) -> Response {
-    let state = p.state.as_deref().unwrap_or("any").to_ascii_lowercase();
-    if !matches!(state.as_str(), "any" | "active" | "dropped") {
-        return ApiError::bad_data(format!("invalid state {state:?}: use active, dropped or any"))
-            .into_response();
+    let pools = st.hooks.targets.get().map(|f| f()).unwrap_or_default();
+    match targets_data(&pools, p.state.as_deref(), p.scrape_pool.as_deref()) {
+        Ok(data) => success(data, Vec::new()),
+        Err(msg) => ApiError::bad_data(msg).into_response(),
     }
-    let wanted = |job: &str| p.scrape_pool.as_deref().is_none_or(|w| w == job);
+}
+
+/// The `data` of `/api/v1/targets` for these pools: `state` is `active`, `dropped` or `any` (the
+/// default), `scrape_pool` keeps one job. Also serves `pharos agent`'s endpoint.
+pub fn targets_data(
+    pools: &[collect::PoolStatus],
+    state: Option<&str>,
+    scrape_pool: Option<&str>,
+) -> Result<Value, String> {
+    let state = state.unwrap_or("any").to_ascii_lowercase();
+    if !matches!(state.as_str(), "any" | "active" | "dropped") {
+        return Err(format!("invalid state {state:?}: use active, dropped or any"));
+    }
+    let wanted = |job: &str| scrape_pool.is_none_or(|w| w == job);
     let mut active = Vec::new();
     let mut dropped = Vec::new();
     let mut dropped_counts = serde_json::Map::new();
-    for pool in st.hooks.targets.get().map(|f| f()).unwrap_or_default() {
+    for pool in pools {
         if !wanted(&pool.job) {
             continue;
         }
@@ -86,7 +99,7 @@ pub async fn targets(State(st): State<Arc<ApiState>>, Query(p): Query<TargetsPar
         data.insert("droppedTargets".into(), json!(dropped));
         data.insert("droppedTargetCounts".into(), Value::Object(dropped_counts));
     }
-    success(Value::Object(data), Vec::new())
+    Ok(Value::Object(data))
 }
 
 pub async fn reload(State(st): State<Arc<ApiState>>) -> Response {

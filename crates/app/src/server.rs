@@ -46,6 +46,14 @@ impl ServerOptions {
         self.host_metrics_off = true;
     }
 
+    /// Turns the Pushgateway-compatible endpoint and its job off, now and across reloads.
+    pub fn disable_push(&mut self) {
+        if let Some(job) = self.push_job.take() {
+            self.scrape_jobs.retain(|j| j.name != job);
+        }
+        self.push_enabled = false;
+    }
+
     /// Defaults overridden by the config file.
     pub fn from_config(cfg: &Config) -> Result<Self> {
         let mut o = ServerOptions {
@@ -63,7 +71,10 @@ impl ServerOptions {
             host_metrics_off: false,
             push_enabled: cfg.push_enabled(),
             push_job: cfg.push_job_name(),
-            sharding: cfg.sharding().map_err(|msg| Error::Invalid { field: "sharding", msg })?,
+            sharding: cfg.sharding().map_err(|msg| Error::Invalid {
+                field: "sharding",
+                msg,
+            })?,
         };
         let s = &cfg.storage;
         let dur =
@@ -185,7 +196,7 @@ fn reload_hook(
 }
 
 /// The host collector as a scrape target: each scrape collects and renders the text format.
-fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) -> collect::LocalSource {
+pub(crate) fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) -> collect::LocalSource {
     Arc::new(move || {
         let families = c.lock().collect();
         let mut text = String::with_capacity(64 << 10);
@@ -194,6 +205,27 @@ fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) -> collect::L
             body: text.into_bytes(),
             content_type: Some("text/plain; version=0.0.4".into()),
         })
+    })
+}
+
+/// Reloads on every SIGHUP; a failed reload is logged and the running configuration stays.
+pub(crate) fn reload_on_hangup(reload: api::ReloadHook) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            info!(signal = "SIGHUP", "reloading the configuration");
+            let r = reload.clone();
+            match tokio::task::spawn_blocking(move || r()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    error!(error = %e, "configuration reload failed: keeping the running configuration")
+                }
+                Err(e) => error!(error = %e, "configuration reload panicked"),
+            }
+        }
     })
 }
 
@@ -293,23 +325,7 @@ pub async fn run_server(
         pushed,
     );
     let _ = state.hooks.reload.set(reload.clone());
-    let hangup = tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            info!(signal = "SIGHUP", "reloading the configuration");
-            let r = reload.clone();
-            match tokio::task::spawn_blocking(move || r()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    error!(error = %e, "configuration reload failed: keeping the running configuration")
-                }
-                Err(e) => error!(error = %e, "configuration reload panicked"),
-            }
-        }
-    });
+    let hangup = reload_on_hangup(reload);
 
     let maint_db = db.clone();
     let interval = opts.maintenance_interval;

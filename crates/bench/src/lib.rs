@@ -8,6 +8,7 @@
 //! (stderr and stdout), not to `tracing`. It never links the storage engine: servers are measured as
 //! separate processes, Pharos included.
 
+mod agent;
 mod compare;
 mod exporter;
 pub mod fleet;
@@ -38,6 +39,9 @@ enum Command {
     /// Serve node_exporter-like targets, let Pharos and Prometheus scrape them side by side, and
     /// compare the CPU each spends per scraped sample.
     Scrape(scrape::Args),
+    /// Run `pharos agent` collecting host metrics beside Debian's node_exporter and compare what
+    /// each costs in CPU and memory.
+    Agent(agent::Args),
 }
 
 /// What `load`, `compare` and `query` generate and how they send it.
@@ -80,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Compare(a) => compare::run(a),
         Command::Query(a) => query::run(a),
         Command::Scrape(a) => scrape::run(a),
+        Command::Agent(a) => agent::run(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `pharos` binary: command-line parsing, logging setup and exit codes. Each subcommand lives in
 //! its own module and delegates to the `app` crate.
 
+mod agent;
 mod query;
 mod server;
 
@@ -38,6 +39,9 @@ enum LogFormat {
 enum Command {
     /// Run the all-in-one server: ingest endpoints, storage and the HTTP API.
     Server(server::Args),
+    /// Run the lightweight collector: host metrics and scrapes, pushed by remote write through a
+    /// disk buffer.
+    Agent(agent::Args),
     /// Generate load, and compare Pharos with Prometheus and InfluxDB side by side.
     Bench(bench::Args),
     /// Run a PromQL query against a server, like `promtool query`.
@@ -61,6 +65,7 @@ fn main() -> std::process::ExitCode {
     init_logging(&cli.log_level, cli.log_format);
     let result = match cli.command {
         Command::Server(args) => server::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Query(args) => query::run(args),
     };

@@ -31,6 +31,9 @@ pub struct Args {
     /// Do not collect this machine's metrics (the built-in host collector, job "node").
     #[arg(long)]
     no_host_metrics: bool,
+    /// Turn off the Pushgateway-compatible endpoint (/metrics/job/...) and the job exposing it.
+    #[arg(long)]
+    no_push: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -42,6 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.config_path = args.config.clone();
     if args.no_host_metrics {
         opts.disable_host_metrics();
+    }
+    if args.no_push {
+        opts.disable_push();
     }
     opts.listen = args.listen;
     opts.data_dir = args.data_dir;
@@ -72,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
     else {

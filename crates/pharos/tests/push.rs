@@ -246,7 +246,7 @@ fn pharos_series(c: &reqwest::blocking::Client, s: &Server) -> (SeriesSet, Serie
 }
 
 fn start_pharos(data: &Path, config: &Path) -> Server {
-    Server::start(data, &["--config", config.to_str().unwrap()])
+    Server::start_default(data, &["--no-host-metrics", "--config", config.to_str().unwrap()])
 }
 
 /// Polls until Pharos's stored push series equal `want` (the push job scrapes every second).

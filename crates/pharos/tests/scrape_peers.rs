@@ -415,9 +415,10 @@ fn targets_api_reload_and_file_sd() {
     });
     let t = targets("any");
     let active = t["data"]["activeTargets"].as_array().unwrap();
-    // The file's one target, then the built-in host collector's.
-    assert_eq!(active.len(), 2, "{t}");
+    // The file's one target, then the built-in host collector's and the push job's.
+    assert_eq!(active.len(), 3, "{t}");
     assert_eq!(active[1]["scrapePool"], "node");
+    assert_eq!(active[2]["scrapePool"], "pushgateway");
     let a = &active[0];
     assert_eq!(a["labels"]["tier"], "web");
     assert_eq!(a["labels"]["job"], "files");

@@ -180,9 +180,16 @@ pub type OwnedSeries = (Vec<(String, String)>, Vec<(i64, f64)>);
 /// Builds a 2.0 request from flat series (labels, then `(timestamp_ms, value)` samples), storing
 /// each distinct string once. `symbols[0]` is `""`, as the spec requires.
 pub fn build_v2(series: &[OwnedSeries]) -> v2::Request {
+    build_v2_from(series.iter().map(|(l, s)| (l.as_slice(), s.as_slice())))
+}
+
+/// [`build_v2`] over borrowed series: label pairs and `(timestamp_ms, value)` samples.
+pub fn build_v2_from<'a>(
+    series: impl IntoIterator<Item = (&'a [(String, String)], &'a [(i64, f64)])>,
+) -> v2::Request {
     let mut symbols = vec![String::new()];
     let mut index: HashMap<&str, u32> = HashMap::from([("", 0)]);
-    let mut timeseries = Vec::with_capacity(series.len());
+    let mut timeseries = Vec::new();
     for (labels, samples) in series {
         let mut labels_refs = Vec::with_capacity(labels.len() * 2);
         for (name, value) in labels {

@@ -9,8 +9,8 @@ pub mod v2;
 mod view;
 
 pub use codec::{
-    Counts, OwnedSeries, Request, Version, build_v2, check_content_encoding, compress, decode_body,
-    decompress, encode_v1, encode_v2, version_from_content_type,
+    Counts, OwnedSeries, Request, Version, build_v2, build_v2_from, check_content_encoding, compress,
+    decode_body, decompress, encode_v1, encode_v2, version_from_content_type,
 };
 pub use error::{Error, Result};
 pub use view::walk;

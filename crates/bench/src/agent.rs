@@ -1,0 +1,421 @@
+//! `pharos bench agent`: what `pharos agent` costs on a host. The agent collects this machine's
+//! metrics every interval and pushes them by remote write to a Pharos server; Debian's
+//! node_exporter runs beside it and is scraped at the same interval by this process, as a
+//! Prometheus would. Over the window, the CPU time and resident memory of both processes are read
+//! from /proc, so the agent's cost stands next to the exporter's it replaces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use reqwest::blocking::Client;
+use serde::Serialize;
+
+use crate::parse_duration;
+use crate::report::{Machine, command_line, date, machine, section_head, write_section};
+use crate::server::{clock_ticks, cpu_ticks, current_rss, peak_rss};
+
+const BEGIN: &str = "<!-- bench agent: begin -->";
+const END: &str = "<!-- bench agent: end -->";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Collection interval of the agent's host metrics and of node_exporter's scrapes.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    interval: Duration,
+    /// Length of the measured window.
+    #[arg(long, default_value = "600s", value_parser = parse_duration)]
+    window: Duration,
+    /// Time after the start before the window opens.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Directory for agent-results.json, the configurations and the logs.
+    #[arg(long, default_value = "bench-out")]
+    out: PathBuf,
+    /// Write (or replace) the agent section of the Markdown file.
+    #[arg(long)]
+    write_md: bool,
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    md_file: PathBuf,
+    #[arg(long, default_value = "/usr/bin/prometheus-node-exporter")]
+    node_exporter_bin: PathBuf,
+}
+
+/// A child process, killed when dropped.
+struct Running {
+    child: Child,
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Running {
+    fn spawn(name: &'static str, cmd: &mut Command, log: &Path) -> anyhow::Result<Running> {
+        let out = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        Ok(Running {
+            child,
+            name,
+            log: log.to_owned(),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            bail!(
+                "{} exited ({status}); end of its log:\n{}",
+                self.name,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_ready(client: &Client, url: &str, p: &mut Running) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client.get(url).send().is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        p.check_alive()?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{} not ready at {url} after 60s", p.name)
+}
+
+/// One process's cost over the window.
+#[derive(Debug, Clone, Serialize)]
+struct Cost {
+    cpu_seconds: f64,
+    /// CPU time over wall time, in percent of one core.
+    cpu_percent_of_core: f64,
+    rss_avg_bytes: u64,
+    rss_peak_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Report {
+    command: String,
+    date: String,
+    machine: Machine,
+    node_exporter_version: String,
+    interval_seconds: f64,
+    window_seconds: f64,
+    /// Series the agent pushed per collection (its host collector, with the scrape report).
+    agent_series: u64,
+    /// Series node_exporter exposed per scrape.
+    node_exporter_series: u64,
+    samples_sent: f64,
+    agent: Cost,
+    node_exporter: Cost,
+    /// What the floors ask: at most 0.5 % of a core and 20 MB resident on average.
+    checks: Vec<String>,
+}
+
+struct Sampler {
+    pid: u32,
+    ticks0: u64,
+    rss_sum: u128,
+    rss_n: u64,
+}
+
+impl Sampler {
+    fn new(pid: u32) -> anyhow::Result<Sampler> {
+        Ok(Sampler {
+            pid,
+            ticks0: cpu_ticks(pid)?,
+            rss_sum: 0,
+            rss_n: 0,
+        })
+    }
+
+    fn sample(&mut self) -> anyhow::Result<()> {
+        self.rss_sum += u128::from(current_rss(self.pid)?);
+        self.rss_n += 1;
+        Ok(())
+    }
+
+    fn finish(&self, wall: Duration, per_second: u64) -> anyhow::Result<Cost> {
+        let cpu = (cpu_ticks(self.pid)? - self.ticks0) as f64 / per_second as f64;
+        Ok(Cost {
+            cpu_seconds: cpu,
+            cpu_percent_of_core: 100.0 * cpu / wall.as_secs_f64(),
+            rss_avg_bytes: (self.rss_sum / u128::from(self.rss_n.max(1))) as u64,
+            rss_peak_bytes: peak_rss(self.pid)?,
+        })
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if !args.node_exporter_bin.exists() {
+        bail!(
+            "{} not found: install prometheus-node-exporter (scripts/install-deps.sh does)",
+            args.node_exporter_bin.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let out = args.out.canonicalize()?;
+    let exe = std::env::current_exe().context("locating the pharos binary")?;
+    let client = Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let interval = args.interval;
+
+    let server_port = free_port()?;
+    let server_dir = out.join("agent-receiver");
+    let _ = std::fs::remove_dir_all(&server_dir);
+    let mut server = Running::spawn(
+        "pharos server",
+        Command::new(&exe)
+            .args([
+                "server",
+                "--no-host-metrics",
+                "--listen",
+                &format!("127.0.0.1:{server_port}"),
+                "--data-dir",
+            ])
+            .arg(&server_dir),
+        &out.join("agent-receiver.log"),
+    )?;
+    wait_ready(
+        &client,
+        &format!("http://127.0.0.1:{server_port}/-/ready"),
+        &mut server,
+    )?;
+
+    let ne_port = free_port()?;
+    let mut ne = Running::spawn(
+        "node_exporter",
+        Command::new(&args.node_exporter_bin).arg(format!("--web.listen-address=127.0.0.1:{ne_port}")),
+        &out.join("agent-node-exporter.log"),
+    )?;
+    let ne_url = format!("http://127.0.0.1:{ne_port}/metrics");
+    wait_ready(&client, &ne_url, &mut ne)?;
+
+    let secs = interval.as_millis() as f64 / 1000.0;
+    let config = out.join("agent.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "host_metrics:\n  scrape_interval: {secs}s\nremote_write:\n  - url: http://127.0.0.1:{server_port}/api/v1/write\n"
+        ),
+    )?;
+    let agent_port = free_port()?;
+    let agent_dir = out.join("agent-data");
+    let _ = std::fs::remove_dir_all(&agent_dir);
+    let mut agent = Running::spawn(
+        "pharos agent",
+        Command::new(&exe)
+            .args([
+                "agent",
+                "--listen",
+                &format!("127.0.0.1:{agent_port}"),
+                "--config",
+            ])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&agent_dir),
+        &out.join("agent.log"),
+    )?;
+    wait_ready(
+        &client,
+        &format!("http://127.0.0.1:{agent_port}/-/ready"),
+        &mut agent,
+    )?;
+    eprintln!(
+        "agent: agent and node_exporter collecting every {secs}s; warming up for {:?}, then measuring for {:?}",
+        args.warmup, args.window
+    );
+
+    // node_exporter is scraped on the same schedule, as a Prometheus beside it would.
+    let scrape_ne = |client: &Client| -> anyhow::Result<u64> {
+        let body = client.get(&ne_url).send()?.text()?;
+        Ok(body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count() as u64)
+    };
+    let start = Instant::now();
+    let mut next_scrape = start;
+    let mut ne_series = 0;
+    let mut window: Option<(Instant, Sampler, Sampler)> = None;
+    let mut last_progress = start;
+    loop {
+        let now = Instant::now();
+        if now >= next_scrape {
+            ne_series = scrape_ne(&client)?;
+            next_scrape += interval;
+        }
+        agent.check_alive()?;
+        ne.check_alive()?;
+        server.check_alive()?;
+        if window.is_none() && now >= start + args.warmup {
+            window = Some((now, Sampler::new(agent.pid())?, Sampler::new(ne.pid())?));
+            crate::server::reset_peak_rss(agent.pid())?;
+            crate::server::reset_peak_rss(ne.pid())?;
+            eprintln!("agent: window open");
+        }
+        if let Some((opened, a, n)) = &mut window {
+            a.sample()?;
+            n.sample()?;
+            if now.duration_since(last_progress) >= Duration::from_secs(30) {
+                last_progress = now;
+                eprintln!(
+                    "agent: {:.0}/{:.0}s of the window",
+                    now.duration_since(*opened).as_secs_f64(),
+                    args.window.as_secs_f64()
+                );
+            }
+            if now.duration_since(*opened) >= args.window {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let Some((opened, a, n)) = window else {
+        bail!("the window never opened")
+    };
+    let wall = opened.elapsed();
+    let per_second = clock_ticks();
+    let agent_cost = a.finish(wall, per_second)?;
+    let ne_cost = n.finish(wall, per_second)?;
+
+    let metrics = client
+        .get(format!("http://127.0.0.1:{agent_port}/metrics"))
+        .send()?
+        .text()?;
+    let samples_sent: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("pharos_agent_remote_samples_sent_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let q: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{server_port}/api/v1/query"))
+        .query(&[("query", "count({job=\"node\"})")])
+        .send()?
+        .json()?;
+    let agent_series = q["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut checks = Vec::new();
+    if agent_cost.cpu_percent_of_core > 0.5 {
+        checks.push(format!(
+            "agent CPU {:.3}% of a core is over 0.5%",
+            agent_cost.cpu_percent_of_core
+        ));
+    }
+    if agent_cost.rss_avg_bytes > 20_000_000 {
+        checks.push(format!(
+            "agent average RSS {} bytes is over 20 MB",
+            agent_cost.rss_avg_bytes
+        ));
+    }
+    if samples_sent <= 0.0 {
+        checks.push("the receiver acknowledged no samples".into());
+    }
+    let version = Command::new(&args.node_exporter_bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr))
+        .and_then(|t| t.lines().next().map(str::to_string))
+        .unwrap_or_default();
+    let report = Report {
+        command: command_line(),
+        date: date(None),
+        machine: machine(),
+        node_exporter_version: version,
+        interval_seconds: interval.as_secs_f64(),
+        window_seconds: wall.as_secs_f64(),
+        agent_series,
+        node_exporter_series: ne_series,
+        samples_sent,
+        agent: agent_cost,
+        node_exporter: ne_cost,
+        checks,
+    };
+    std::fs::write(
+        out.join("agent-results.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    let md = markdown(&report);
+    println!("{md}");
+    if args.write_md {
+        write_section(&args.md_file, BEGIN, END, &md)?;
+        eprintln!("agent: wrote the section in {}", args.md_file.display());
+    }
+    if !report.checks.is_empty() {
+        bail!("{}", report.checks.join("; "));
+    }
+    Ok(())
+}
+
+fn mb(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1e6)
+}
+
+fn markdown(r: &Report) -> String {
+    let head = section_head(
+        BEGIN,
+        "Agent cost beside node_exporter",
+        &r.command,
+        &r.date,
+        &r.machine,
+        &[
+            format!("Pharos {}", env!("CARGO_PKG_VERSION")),
+            r.node_exporter_version.clone(),
+        ],
+    );
+    let row = |name: &str, c: &Cost| {
+        format!(
+            "| {name} | {:.2} | {:.3}% | {} | {} |\n",
+            c.cpu_seconds,
+            c.cpu_percent_of_core,
+            mb(c.rss_avg_bytes),
+            mb(c.rss_peak_bytes)
+        )
+    };
+    format!(
+        "{head}\n`pharos agent` collects this machine's metrics every {interval}s ({series} series with its scrape \
+         report) and pushes them by remote write 1.0 to a Pharos server on the same machine, through its disk buffer \
+         (fsync every second). Debian's node_exporter runs beside it and is scraped every {interval}s by the bench, \
+         as a Prometheus would ({ne_series} series). Both are measured over the same {window:.0}s window: CPU is \
+         utime+stime from `/proc/PID/stat`, RSS is VmRSS sampled every second (average) and VmHWM (peak). The \
+         agent's receiver acknowledged {sent:.0} samples in the run.\n\n\
+         | process | CPU seconds | CPU, % of one core | RSS average | RSS peak |\n|---|---|---|---|---|\n{a}{n}\n\
+         Floors: at most 0.5% of one core and 20 MB resident on average. {verdict}\n{END}\n",
+        interval = r.interval_seconds,
+        series = r.agent_series,
+        ne_series = r.node_exporter_series,
+        window = r.window_seconds,
+        sent = r.samples_sent,
+        a = row("pharos agent", &r.agent),
+        n = row("node_exporter", &r.node_exporter),
+        verdict = if r.checks.is_empty() {
+            "Both met.".to_string()
+        } else {
+            format!("Not met: {}.", r.checks.join("; "))
+        },
+    )
+}

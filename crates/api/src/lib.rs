@@ -6,6 +6,7 @@ mod ast_json;
 mod ingest;
 mod metrics;
 mod otlp;
+pub mod probe;
 mod push;
 mod query;
 mod read;
@@ -81,6 +82,8 @@ pub struct ApiState {
     pub started: Instant,
     /// Running totals of OTLP delta streams, which are stored as cumulative series.
     pub otlp_delta: std::sync::Mutex<::otlp::DeltaState>,
+    /// The modules `/probe` runs; replaced on reload.
+    pub probe_modules: std::sync::RwLock<Arc<::probe::Modules>>,
 }
 
 impl ApiState {
@@ -98,7 +101,22 @@ impl ApiState {
             ready: AtomicBool::new(false),
             started: Instant::now(),
             otlp_delta: Default::default(),
+            probe_modules: std::sync::RwLock::new(Arc::new(::probe::Modules::builtin())),
         }
+    }
+
+    /// The probe modules in force.
+    pub fn probe_modules(&self) -> Arc<::probe::Modules> {
+        self.probe_modules
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the probe modules (at start and on reload).
+    pub fn set_probe_modules(&self, m: ::probe::Modules) {
+        let mut w = self.probe_modules.write().unwrap_or_else(|e| e.into_inner());
+        *w = Arc::new(m);
     }
 }
 
@@ -144,6 +162,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(query::runtimeinfo))
         .route("/api/v1/status/tsdb", get(query::status_tsdb))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/probe", get(probe::probe))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)

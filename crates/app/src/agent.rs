@@ -17,7 +17,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use tracing::info;
 
-use crate::config::{Config, HostMetricsConfig, PushConfig, ShardingConfig};
+use crate::config::{Config, HostMetricsConfig, ProbeConfig, PushConfig, ShardingConfig};
 use crate::error::{Error, Result};
 use crate::server::{host_source, reload_on_hangup};
 
@@ -38,6 +38,9 @@ pub struct AgentConfig {
     #[serde(default)]
     pub buffer: forward::BufferYaml,
     pub sharding: Option<ShardingConfig>,
+    /// The modules of the agent's blackbox-style `/probe` endpoint.
+    #[serde(default)]
+    pub probe: ProbeConfig,
 }
 
 impl AgentConfig {
@@ -67,6 +70,7 @@ impl AgentConfig {
                 ..PushConfig::default()
             },
             sharding: self.sharding,
+            probe: self.probe,
             ..Config::default()
         };
         (collection, self.remote_write, self.buffer)
@@ -85,6 +89,7 @@ pub struct AgentOptions {
 
 struct AgentState {
     manager: Arc<collect::Manager<forward::Forwarder>>,
+    probe_modules: Arc<std::sync::RwLock<Arc<probe::Modules>>>,
     forwarder: Arc<forward::Forwarder>,
     reload: api::ReloadHook,
 }
@@ -113,6 +118,10 @@ pub async fn run_agent(
         field: "sharding",
         msg,
     })?;
+    let modules = cfg
+        .probe
+        .modules()
+        .map_err(|msg| Error::Invalid { field: "probe", msg })?;
     let receivers = forward::resolve(&remote_write).map_err(|e| Error::Invalid {
         field: "remote_write",
         msg: e.to_string(),
@@ -174,24 +183,29 @@ pub async fn run_agent(
         .map_err(|e| Error::Runtime(format!("starting scrape jobs: {e}")))?;
     info!(jobs = n, "scraping");
 
+    let probe_modules = Arc::new(std::sync::RwLock::new(Arc::new(modules)));
     let reload = {
+        let slot = probe_modules.clone();
         let (path, manager, host_off) = (opts.config_path.clone(), manager.clone(), opts.host_metrics_off);
         let handle = tokio::runtime::Handle::current();
         Arc::new(move || -> std::result::Result<(), String> {
             let (cfg, _, _) = AgentConfig::load(&path).map_err(|e| e.to_string())?.split();
             let jobs = jobs_of(&cfg, host_off).map_err(|e| e.to_string())?;
+            let modules = cfg.probe.modules()?;
             if !host_off && let Some(job) = cfg.host_job_name() {
                 manager.set_local(&job, host_source(host.clone()));
             }
             let n = jobs.len();
             let _entered = handle.enter();
             manager.apply(jobs)?;
+            *slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(modules);
             info!(file = %path.display(), jobs = n, "configuration reloaded (remote_write, buffer and sharding changes take effect at restart)");
             Ok(())
         })
     };
     let state = Arc::new(AgentState {
         manager: manager.clone(),
+        probe_modules,
         forwarder: forwarder.clone(),
         reload: reload.clone(),
     });
@@ -200,6 +214,7 @@ pub async fn run_agent(
         .route("/-/healthy", get(|| async { "Pharos agent is Healthy.\n" }))
         .route("/-/ready", get(|| async { "Pharos agent is Ready.\n" }))
         .route("/api/v1/targets", get(targets))
+        .route("/probe", get(probe))
         .route(
             "/-/reload",
             axum::routing::post(reload_handler).put(reload_handler),
@@ -221,6 +236,19 @@ pub async fn run_agent(
     forwarder.shutdown(Duration::from_secs(5)).await;
     served.map_err(|e| Error::Runtime(format!("http server: {e}")))?;
     Ok(())
+}
+
+async fn probe(
+    State(st): State<Arc<AgentState>>,
+    query: axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let modules = st
+        .probe_modules
+        .read()
+        .map(|m| m.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
+    api::probe::answer(&modules, query, &headers).await
 }
 
 async fn self_metrics(State(st): State<Arc<AgentState>>) -> Response {

@@ -28,6 +28,30 @@ pub struct Config {
     pub push: PushConfig,
     /// Several collectors with the same scrape jobs split the targets among themselves.
     pub sharding: Option<ShardingConfig>,
+    /// The modules of the blackbox-style `/probe` endpoint.
+    #[serde(default)]
+    pub probe: ProbeConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// A blackbox_exporter configuration file (its `modules:`); blackbox's example modules unless
+    /// set. Relative to the working directory.
+    pub config_file: Option<String>,
+}
+
+impl ProbeConfig {
+    /// The modules to probe with; the error names the file and the module.
+    pub fn modules(&self) -> std::result::Result<probe::Modules, String> {
+        match &self.config_file {
+            None => Ok(probe::Modules::builtin()),
+            Some(f) => {
+                let text = std::fs::read_to_string(f).map_err(|e| format!("probe.config_file {f}: {e}"))?;
+                probe::Modules::parse(&text).map_err(|e| format!("probe.config_file {f}: {e}"))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +167,7 @@ impl Config {
         let cfg: Config = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
         cfg.scrape_jobs()?;
         cfg.sharding()?;
+        cfg.probe.modules()?;
         Ok(cfg)
     }
 

@@ -35,6 +35,8 @@ pub struct ServerOptions {
     pub push_job: Option<String>,
     /// This member's name and the member list's source, when several collectors share the targets.
     pub sharding: Option<(String, collect::members::Source)>,
+    /// What `/probe` runs.
+    pub probe_modules: probe::Modules,
 }
 
 impl ServerOptions {
@@ -75,6 +77,10 @@ impl ServerOptions {
                 field: "sharding",
                 msg,
             })?,
+            probe_modules: cfg
+                .probe
+                .modules()
+                .map_err(|msg| Error::Invalid { field: "probe", msg })?,
         };
         let s = &cfg.storage;
         let dur =
@@ -166,6 +172,7 @@ fn reload_hook(
     manager: Arc<collect::Manager<TsdbAppender>>,
     host: Option<Arc<parking_lot::Mutex<hostmetrics::Collector>>>,
     pushed: Option<Arc<push::Store>>,
+    state: Arc<api::ApiState>,
 ) -> api::ReloadHook {
     let handle = tokio::runtime::Handle::current();
     Arc::new(move || {
@@ -174,6 +181,7 @@ fn reload_hook(
             return Ok(());
         };
         let cfg = Config::load(path).map_err(|e| e.to_string())?;
+        let modules = cfg.probe.modules()?;
         let mut jobs = cfg.scrape_jobs()?;
         if let Some(job) = cfg.host_job_name() {
             match &host {
@@ -190,6 +198,7 @@ fn reload_hook(
         let n = jobs.len();
         let _entered = handle.enter();
         manager.apply(jobs)?;
+        state.set_probe_modules(modules);
         info!(file = %path.display(), jobs = n, "configuration reloaded");
         Ok(())
     })
@@ -268,6 +277,7 @@ pub async fn run_server(
         .map_err(|e| Error::Runtime(e.to_string()))??;
     let db = Arc::new(db);
     let state = Arc::new(api::ApiState::new(db.clone(), opts.limits.clone()));
+    state.set_probe_modules(opts.probe_modules.clone());
     let app = api::router(state.clone());
 
     let manager = collect::Manager::new(Arc::new(TsdbAppender(db.clone())));
@@ -323,6 +333,7 @@ pub async fn run_server(
         manager.clone(),
         (!opts.host_metrics_off).then_some(host_collector),
         pushed,
+        state.clone(),
     );
     let _ = state.hooks.reload.set(reload.clone());
     let hangup = reload_on_hangup(reload);

@@ -51,7 +51,10 @@ impl Members {
                 let m = Membership::new(&me, list);
                 info!(member = %me, members = m.len(), "targets shared among a static member list");
                 set(m);
-                Members { task: None, leave: None }
+                Members {
+                    task: None,
+                    leave: None,
+                }
             }
             Source::Etcd(cfg) => {
                 set(Membership::new(&me, Vec::new()));
@@ -74,9 +77,14 @@ impl Members {
         if let Some((client, lease)) = self.leave.take() {
             let id = *lease.lock();
             if let Some(id) = id {
-                match client.call("/v3/lease/revoke", json!({ "ID": id.to_string() })).await {
+                match client
+                    .call("/v3/lease/revoke", json!({ "ID": id.to_string() }))
+                    .await
+                {
                     Ok(_) => info!(lease = id, "left the collector group"),
-                    Err(e) => warn!(error = %e, "could not revoke the etcd lease; the member drops out when it expires"),
+                    Err(e) => {
+                        warn!(error = %e, "could not revoke the etcd lease; the member drops out when it expires")
+                    }
                 }
             }
         }
@@ -166,7 +174,10 @@ impl EtcdClient {
                 .timeout(Duration::from_secs(3))
                 .build()
                 .unwrap_or_default(),
-            endpoints: endpoints.into_iter().map(|e| e.trim_end_matches('/').to_string()).collect(),
+            endpoints: endpoints
+                .into_iter()
+                .map(|e| e.trim_end_matches('/').to_string())
+                .collect(),
         }
     }
 
@@ -190,7 +201,9 @@ impl EtcdClient {
 
     /// Grants a lease and puts `key` = `value` under it; returns the lease.
     async fn register(&self, key: &str, value: &str, ttl: u64) -> Result<i64, String> {
-        let grant = self.call("/v3/lease/grant", json!({ "TTL": ttl.to_string() })).await?;
+        let grant = self
+            .call("/v3/lease/grant", json!({ "TTL": ttl.to_string() }))
+            .await?;
         let id = int(&grant["ID"]).ok_or_else(|| format!("lease grant answered {grant}"))?;
         self.call(
             "/v3/kv/put",
@@ -202,7 +215,9 @@ impl EtcdClient {
 
     /// Renews a lease; `false` once it has expired.
     async fn keepalive(&self, id: i64) -> Result<bool, String> {
-        let v = self.call("/v3/lease/keepalive", json!({ "ID": id.to_string() })).await?;
+        let v = self
+            .call("/v3/lease/keepalive", json!({ "ID": id.to_string() }))
+            .await?;
         // The gateway streams; one message comes back, under "result". An expired lease has no TTL.
         let ttl = int(&v["result"]["TTL"]).unwrap_or(0);
         Ok(ttl > 0)
@@ -219,7 +234,10 @@ impl EtcdClient {
             .await?;
         let mut out = Vec::new();
         for kv in v["kvs"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            let key = kv["key"].as_str().and_then(|k| B64.decode(k).ok()).unwrap_or_default();
+            let key = kv["key"]
+                .as_str()
+                .and_then(|k| B64.decode(k).ok())
+                .unwrap_or_default();
             if let Some(name) = key.strip_prefix(prefix.as_bytes())
                 && let Ok(name) = String::from_utf8(name.to_vec())
                 && !name.is_empty()

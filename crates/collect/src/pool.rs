@@ -281,7 +281,11 @@ impl<A: Appender> Pool<A> {
             if !stay {
                 let (tx, _) = oneshot::channel();
                 let stop = std::mem::replace(&mut l.stop, tx);
-                let _ = stop.send(if moved.contains(h) { Stop::Shutdown } else { Stop::Removed });
+                let _ = stop.send(if moved.contains(h) {
+                    Stop::Shutdown
+                } else {
+                    Stop::Removed
+                });
             }
             stay
         });

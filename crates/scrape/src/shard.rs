@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn each_target_has_exactly_one_owner_and_the_split_is_even() {
         let names = members(&["a", "b", "c"]);
-        let views: Vec<Membership> = names.iter().map(|me| Membership::new(me, names.clone())).collect();
+        let views: Vec<Membership> = names
+            .iter()
+            .map(|me| Membership::new(me, names.clone()))
+            .collect();
         let mut per_member = [0usize; 3];
         for t in targets() {
             let owners: Vec<usize> = (0..3).filter(|i| views[*i].owns(t)).collect();

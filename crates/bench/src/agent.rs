@@ -16,8 +16,8 @@ use crate::parse_duration;
 use crate::report::{Machine, command_line, date, machine, section_head, write_section};
 use crate::server::{clock_ticks, cpu_ticks, current_rss, peak_rss};
 
-const BEGIN: &str = "<!-- bench agent: begin -->";
-const END: &str = "<!-- bench agent: end -->";
+const BEGIN: &str = "<!-- pharos bench agent: begin (generated; rerun the command to replace) -->";
+const END: &str = "<!-- pharos bench agent: end -->";
 
 #[derive(clap::Args)]
 pub struct Args {

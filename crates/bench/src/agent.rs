@@ -1,5 +1,7 @@
 //! `pharos bench agent`: what `pharos agent` costs on a host. The agent collects this machine's
-//! metrics every interval and pushes them by remote write to a Pharos server; Debian's
+//! metrics every interval, scrapes one local exporter (node_exporter-like series served by this
+//! process, so that the agent moves about 1,000 series in all) and pushes everything by remote
+//! write to a Pharos server; Debian's
 //! node_exporter runs beside it and is scraped at the same interval by this process, as a
 //! Prometheus would. Over the window, the CPU time and resident memory of both processes are read
 //! from /proc, so the agent's cost stands next to the exporter's it replaces.
@@ -16,8 +18,21 @@ use crate::parse_duration;
 use crate::report::{Machine, command_line, date, machine, section_head, write_section};
 use crate::server::{clock_ticks, cpu_ticks, current_rss, peak_rss};
 
-const BEGIN: &str = "<!-- pharos bench agent: begin (generated; rerun the command to replace) -->";
-const END: &str = "<!-- pharos bench agent: end -->";
+/// Section markers: one section for the host collector alone (the floor's configuration), one for
+/// the agent with a scraped exporter besides.
+fn markers(scrape_series: usize) -> (&'static str, &'static str) {
+    if scrape_series == 0 {
+        (
+            "<!-- pharos bench agent: begin (generated; rerun the command to replace) -->",
+            "<!-- pharos bench agent: end -->",
+        )
+    } else {
+        (
+            "<!-- pharos bench agent scrape: begin (generated; rerun the command to replace) -->",
+            "<!-- pharos bench agent scrape: end -->",
+        )
+    }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,6 +42,11 @@ pub struct Args {
     /// Length of the measured window.
     #[arg(long, default_value = "600s", value_parser = parse_duration)]
     window: Duration,
+    /// Series of a local exporter the agent also scrapes (served by the bench); 0 measures the host
+    /// collector alone. With 0 the run checks the floor (0.5% of a core, 20 MB); otherwise the
+    /// deployment limit of 0.2 vCPU and 256 MB.
+    #[arg(long, default_value_t = 0)]
+    scrape_series: usize,
     /// Time after the start before the window opens.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     warmup: Duration,
@@ -123,8 +143,10 @@ struct Report {
     node_exporter_version: String,
     interval_seconds: f64,
     window_seconds: f64,
-    /// Series the agent pushed per collection (its host collector, with the scrape report).
+    /// Series the agent pushed per collection: its host collector's and the local exporter's, with
+    /// the scrape reports.
     agent_series: u64,
+    host_series: u64,
     /// Series node_exporter exposed per scrape.
     node_exporter_series: u64,
     samples_sent: f64,
@@ -213,11 +235,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     wait_ready(&client, &ne_url, &mut ne)?;
 
     let secs = interval.as_millis() as f64 / 1000.0;
+    let exporter = (args.scrape_series > 0)
+        .then(|| crate::exporter::Exporter::start(1, args.scrape_series, 1, interval.as_secs_f64()))
+        .transpose()?;
+    let scrape = match &exporter {
+        Some(e) => format!(
+            "scrape_configs:\n  - job_name: app\n    scrape_interval: {secs}s\n    static_configs: [{{targets: ['{}']}}]\n",
+            e.addresses()[0]
+        ),
+        None => String::new(),
+    };
     let config = out.join("agent.yml");
     std::fs::write(
         &config,
         format!(
-            "host_metrics:\n  scrape_interval: {secs}s\nremote_write:\n  - url: http://127.0.0.1:{server_port}/api/v1/write\n"
+            "host_metrics:\n  scrape_interval: {secs}s\n{scrape}remote_write:\n  - url: http://127.0.0.1:{server_port}/api/v1/write\n"
         ),
     )?;
     let agent_port = free_port()?;
@@ -311,24 +343,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .sum();
     let q: serde_json::Value = client
         .get(format!("http://127.0.0.1:{server_port}/api/v1/query"))
-        .query(&[("query", "count({job=\"node\"})")])
+        .query(&[("query", "count(last_over_time({job=~\"node|app\"}[1m]))")])
         .send()?
         .json()?;
     let agent_series = q["data"]["result"][0]["value"][1]
         .as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let q: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{server_port}/api/v1/query"))
+        .query(&[("query", "count(last_over_time({job=\"node\"}[1m]))")])
+        .send()?
+        .json()?;
+    let host_series = q["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut checks = Vec::new();
-    if agent_cost.cpu_percent_of_core > 0.5 {
+    let (max_cpu, max_rss) = limits(args.scrape_series);
+    if agent_cost.cpu_percent_of_core > max_cpu {
         checks.push(format!(
-            "agent CPU {:.3}% of a core is over 0.5%",
+            "agent CPU {:.3}% of a core is over {max_cpu}%",
             agent_cost.cpu_percent_of_core
         ));
     }
-    if agent_cost.rss_avg_bytes > 20_000_000 {
+    if agent_cost.rss_avg_bytes > max_rss {
         checks.push(format!(
-            "agent average RSS {} bytes is over 20 MB",
-            agent_cost.rss_avg_bytes
+            "agent average RSS {} bytes is over {} MB",
+            agent_cost.rss_avg_bytes,
+            max_rss / 1_000_000
         ));
     }
     if samples_sent <= 0.0 {
@@ -349,6 +392,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         interval_seconds: interval.as_secs_f64(),
         window_seconds: wall.as_secs_f64(),
         agent_series,
+        host_series,
         node_exporter_series: ne_series,
         samples_sent,
         agent: agent_cost,
@@ -359,10 +403,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out.join("agent-results.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
-    let md = markdown(&report);
+    let md = markdown(&report, args.scrape_series);
     println!("{md}");
     if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
+        let (begin, end) = markers(args.scrape_series);
+        write_section(&args.md_file, begin, end, &md)?;
         eprintln!("agent: wrote the section in {}", args.md_file.display());
     }
     if !report.checks.is_empty() {
@@ -371,14 +416,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Most CPU (percent of one core) and average RSS (bytes) a run may use: the floor for the host
+/// collector alone, the deployment limit (0.2 vCPU, 256 MB) with a scraped exporter.
+fn limits(scrape_series: usize) -> (f64, u64) {
+    if scrape_series == 0 {
+        (0.5, 20_000_000)
+    } else {
+        (20.0, 256_000_000)
+    }
+}
+
 fn mb(b: u64) -> String {
     format!("{:.1} MB", b as f64 / 1e6)
 }
 
-fn markdown(r: &Report) -> String {
+fn markdown(r: &Report, scrape_series: usize) -> String {
+    let (begin, end) = markers(scrape_series);
+    let title = if scrape_series == 0 {
+        "Agent cost beside node_exporter: host metrics"
+    } else {
+        "Agent cost beside node_exporter: host metrics and a scraped exporter"
+    };
     let head = section_head(
-        BEGIN,
-        "Agent cost beside node_exporter",
+        begin,
+        title,
         &r.command,
         &r.date,
         &r.machine,
@@ -396,26 +457,48 @@ fn markdown(r: &Report) -> String {
             mb(c.rss_peak_bytes)
         )
     };
+    let what = if scrape_series == 0 {
+        format!(
+            "collects this machine's metrics every {}s ({} series with its scrape report)",
+            r.interval_seconds, r.host_series
+        )
+    } else {
+        format!(
+            "collects this machine's metrics ({} series) and scrapes a local exporter served by the bench, both \
+             every {}s ({} series in all, with the scrape reports)",
+            r.host_series, r.interval_seconds, r.agent_series
+        )
+    };
+    let (max_cpu, max_rss) = limits(scrape_series);
+    let limit = if scrape_series == 0 {
+        format!(
+            "Floor: at most {max_cpu}% of one core and {} MB resident on average.",
+            max_rss / 1_000_000
+        )
+    } else {
+        format!(
+            "Limit for a deployed agent: 0.2 vCPU ({max_cpu}% of one core) and {} MB.",
+            max_rss / 1_000_000
+        )
+    };
+    let verdict = if r.checks.is_empty() {
+        "Met.".to_string()
+    } else {
+        format!("Not met: {}.", r.checks.join("; "))
+    };
     format!(
-        "{head}\n`pharos agent` collects this machine's metrics every {interval}s ({series} series with its scrape \
-         report) and pushes them by remote write 1.0 to a Pharos server on the same machine, through its disk buffer \
-         (fsync every second). Debian's node_exporter runs beside it and is scraped every {interval}s by the bench, \
-         as a Prometheus would ({ne_series} series). Both are measured over the same {window:.0}s window: CPU is \
-         utime+stime from `/proc/PID/stat`, RSS is VmRSS sampled every second (average) and VmHWM (peak). The \
-         agent's receiver acknowledged {sent:.0} samples in the run.\n\n\
+        "{head}\n`pharos agent` {what}, and pushes them by remote write 1.0 to a Pharos server on the same \
+         machine, through its disk buffer (fsync every second). Debian's node_exporter runs beside it and is \
+         scraped every {interval}s by the bench, as a Prometheus would ({ne_series} series). Both are measured \
+         over the same {window:.0}s window: CPU is utime+stime from `/proc/PID/stat`, RSS is VmRSS sampled every \
+         second (average) and VmHWM (peak). The agent's receiver acknowledged {sent:.0} samples in the run.\n\n\
          | process | CPU seconds | CPU, % of one core | RSS average | RSS peak |\n|---|---|---|---|---|\n{a}{n}\n\
-         Floors: at most 0.5% of one core and 20 MB resident on average. {verdict}\n{END}\n",
+         {limit} {verdict}\n{end}\n",
         interval = r.interval_seconds,
-        series = r.agent_series,
         ne_series = r.node_exporter_series,
         window = r.window_seconds,
         sent = r.samples_sent,
         a = row("pharos agent", &r.agent),
         n = row("node_exporter", &r.node_exporter),
-        verdict = if r.checks.is_empty() {
-            "Both met.".to_string()
-        } else {
-            format!("Not met: {}.", r.checks.join("; "))
-        },
     )
 }

@@ -22,19 +22,33 @@ pub struct Args {
 }
 
 /// Keeps the agent's heap in 4 KiB pages. Where transparent huge pages are on for every mapping,
-/// the allocator's first arena is otherwise backed by 2 MiB pages as soon as it is touched, and a
-/// process that needs a few megabytes holds 16 MB more. The server keeps huge pages.
-fn small_pages() {
+/// the allocator's arena is otherwise backed by 2 MiB pages as soon as it is touched, and an agent
+/// that needs a few megabytes holds 16 MB more. Two steps, before anything else runs: the process
+/// opts out of huge pages (PR_SET_THP_DISABLE, inherited across exec), and, since the allocator has
+/// committed its first arena before `main`, the agent executes itself again once with mimalloc's
+/// eager arena commit off (an environment option read at start). The server keeps both.
+pub fn small_pages() {
     // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and only sets a flag of this
     // process's memory map; it reads and writes no memory of ours.
     let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "transparent huge pages stay as configured");
+        return;
+    }
+    const OPTION: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
+    if std::env::var_os(OPTION).is_some() {
+        return;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        use std::os::unix::process::CommandExt;
+        // Returns only if the exec failed; the agent then runs as it is.
+        let _ = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env(OPTION, "0")
+            .exec();
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    small_pages();
     let opts = app::AgentOptions {
         listen: args.listen,
         data_dir: args.data_dir,

@@ -61,6 +61,10 @@ fn init_logging(level: &str, format: LogFormat) {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything else touches the heap: every page touched before this is a huge page.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "agent") {
+        agent::small_pages();
+    }
     let cli = Cli::parse();
     init_logging(&cli.log_level, cli.log_format);
     let result = match cli.command {

@@ -476,64 +476,16 @@ fn queue_config(label: &str, q: Option<&QueueConfigYaml>) -> Result<QueueConfig>
 
 /// The HTTP client options of an entry, with the checks Prometheus applies to them.
 fn http_client(c: &RemoteWriteYaml) -> std::result::Result<HttpClientConfig, String> {
-    let mut authz = c.authorization.clone();
-    if c.bearer_token.is_some() || c.bearer_token_file.is_some() {
-        if authz.is_some() {
-            return Err("at most one of bearer_token, bearer_token_file and authorization may be set".into());
-        }
-        if c.bearer_token.is_some() && c.bearer_token_file.is_some() {
-            return Err("at most one of bearer_token and bearer_token_file may be set".into());
-        }
-        authz = Some(Authorization {
-            kind: Some("Bearer".into()),
-            credentials: c.bearer_token.clone(),
-            credentials_file: c.bearer_token_file.clone(),
-        });
-    }
-    if let Some(a) = &mut authz {
-        if a.credentials.is_some() && a.credentials_file.is_some() {
-            return Err("authorization: at most one of credentials and credentials_file may be set".into());
-        }
-        let kind = a.kind.get_or_insert_with(|| "Bearer".into());
-        if kind.eq_ignore_ascii_case("basic") {
-            return Err("authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into());
-        }
-    }
-    if c.basic_auth.is_some() && authz.is_some() {
-        return Err("at most one of basic_auth and authorization must be configured".into());
-    }
-    if let Some(b) = &c.basic_auth {
-        if b.password.is_some() && b.password_file.is_some() {
-            return Err("basic_auth: at most one of password and password_file may be set".into());
-        }
-        if b.username.is_some() && b.username_file.is_some() {
-            return Err("basic_auth: at most one of username and username_file may be set".into());
-        }
-    }
-    let tls = c.tls_config.clone().unwrap_or_default();
-    for (a, b, what) in [
-        (&tls.ca, &tls.ca_file, "ca and ca_file"),
-        (&tls.cert, &tls.cert_file, "cert and cert_file"),
-        (&tls.key, &tls.key_file, "key and key_file"),
-    ] {
-        if a.is_some() && b.is_some() {
-            return Err(format!("tls_config: at most one of {what} may be set"));
-        }
-    }
-    let has_cert = tls.cert.is_some() || tls.cert_file.is_some();
-    let has_key = tls.key.is_some() || tls.key_file.is_some();
-    if has_cert != has_key {
-        return Err("tls_config: a client certificate needs its key and a key its certificate".into());
-    }
-    Ok(HttpClientConfig {
-        basic_auth: c.basic_auth.clone(),
-        authorization: authz,
-        tls,
-        proxy_url: c.proxy_url.clone(),
-        follow_redirects: c.follow_redirects.unwrap_or(true),
-        enable_http2: c.enable_http2.unwrap_or(true),
-        headers: BTreeMap::new(),
-    })
+    scrape::config::http_client(
+        &c.basic_auth,
+        &c.authorization,
+        &c.bearer_token,
+        &c.bearer_token_file,
+        &c.tls_config,
+        &c.proxy_url,
+        c.follow_redirects,
+        c.enable_http2,
+    )
 }
 
 #[cfg(test)]

@@ -420,9 +420,11 @@ fn protocols(field: &str, names: &[String]) -> Result<Vec<Protocol>, ConfigError
     Ok(out)
 }
 
+/// The HTTP client options of a scrape job, an HTTP SD config or a remote-write receiver, with
+/// the checks Prometheus applies to them (bearer token, authorization and basic auth exclusive;
+/// each secret given once; a client certificate with its key).
 #[allow(clippy::too_many_arguments)]
-fn http_client(
-    job: &str,
+pub fn http_client(
     basic_auth: &Option<BasicAuth>,
     authorization: &Option<Authorization>,
     bearer_token: &Option<String>,
@@ -431,8 +433,8 @@ fn http_client(
     proxy_url: &Option<String>,
     follow_redirects: Option<bool>,
     enable_http2: Option<bool>,
-) -> Result<HttpClientConfig, ConfigError> {
-    let err = |m: &str| ConfigError(format!("job {job:?}: {m}"));
+) -> Result<HttpClientConfig, String> {
+    let err = |m: &str| m.to_string();
     let mut authz = authorization.clone();
     if bearer_token.is_some() || bearer_token_file.is_some() {
         if authz.is_some() {
@@ -603,7 +605,6 @@ fn resolve_job(
         label_value_length: pick(c.label_value_length_limit, global.label_value_length_limit),
     };
     let http = http_client(
-        job,
         &c.basic_auth,
         &c.authorization,
         &c.bearer_token,
@@ -612,7 +613,8 @@ fn resolve_job(
         &c.proxy_url,
         c.follow_redirects,
         c.enable_http2,
-    )?;
+    )
+    .map_err(|m| ConfigError(format!("job {job:?}: {m}")))?;
     let compile = |rules: &[RelabelConfig], field: &str| -> Result<Vec<Rule>, ConfigError> {
         rules
             .iter()
@@ -669,7 +671,6 @@ fn resolve_job(
             None => 60_000,
         };
         let http = http_client(
-            job,
             &h.basic_auth,
             &h.authorization,
             &h.bearer_token,
@@ -678,7 +679,8 @@ fn resolve_job(
             &h.proxy_url,
             h.follow_redirects,
             h.enable_http2,
-        )?;
+        )
+        .map_err(|m| ConfigError(format!("job {job:?}: {m}")))?;
         http_sd.push(HttpSd {
             url: h.url.clone(),
             refresh_ms: refresh_ms.max(1000),

@@ -973,72 +973,12 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Prometheus's duration syntax: `1y2w3d4h5m6s7ms` (each part optional, in that order), or `0`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err("empty duration string".into());
-    }
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let bad = || format!("not a valid duration string: {s:?}");
-    let mut rest = s;
-    let mut next_unit = 0;
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let idx = UNITS[next_unit..]
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(bad)?
-            + next_unit;
-        next_unit = idx + 1;
-        total = n
-            .checked_mul(UNITS[idx].1)
-            .and_then(|ms| total.checked_add(ms))
-            .ok_or_else(|| format!("duration {s:?} is too large"))?;
-    }
-    Ok(Duration::from_millis(total))
+    promql_syntax::parse_duration_checked(s).map(Duration::from_millis)
 }
 
 /// The inverse of [`parse_duration`], in Prometheus's canonical form (`1m30s`, `500ms`).
 pub fn format_duration(d: Duration) -> String {
-    let mut ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("y", 365 * 24 * 3600 * 1000u64),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ] {
-        if ms >= size {
-            out.push_str(&(ms / size).to_string());
-            out.push_str(unit);
-            ms %= size;
-        }
-    }
-    out
+    promql_syntax::format_duration_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! Prometheus would. Over the window, the CPU time and resident memory of both processes are read
 //! from /proc, so the agent's cost stands next to the exporter's it replaces.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::parse_duration;
 use crate::report::{Machine, command_line, date, machine, section_head, write_section};
-use crate::server::{clock_ticks, cpu_ticks, current_rss, peak_rss};
+use crate::server::{clock_ticks, cpu_ticks, current_rss, free_port, peak_rss, spawn, wait_ready};
 
 /// Section markers: one section for the host collector alone (the floor's configuration), one for
 /// the agent with a scraped exporter besides.
@@ -60,69 +60,6 @@ pub struct Args {
     md_file: PathBuf,
     #[arg(long, default_value = "/usr/bin/prometheus-node-exporter")]
     node_exporter_bin: PathBuf,
-}
-
-/// A child process, killed when dropped.
-struct Running {
-    child: Child,
-    name: &'static str,
-    log: PathBuf,
-}
-
-impl Running {
-    fn spawn(name: &'static str, cmd: &mut Command, log: &Path) -> anyhow::Result<Running> {
-        let out = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        Ok(Running {
-            child,
-            name,
-            log: log.to_owned(),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(20).collect();
-            bail!(
-                "{} exited ({status}); end of its log:\n{}",
-                self.name,
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_ready(client: &Client, url: &str, p: &mut Running) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client.get(url).send().is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        p.check_alive()?;
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("{} not ready at {url} after 60s", p.name)
 }
 
 /// One process's cost over the window.
@@ -206,33 +143,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let server_port = free_port()?;
     let server_dir = out.join("agent-receiver");
     let _ = std::fs::remove_dir_all(&server_dir);
-    let mut server = Running::spawn(
+    let mut server = spawn(
         "pharos server",
-        Command::new(&exe)
-            .args([
-                "server",
-                "--no-host-metrics",
-                "--listen",
-                &format!("127.0.0.1:{server_port}"),
-                "--data-dir",
-            ])
-            .arg(&server_dir),
+        &exe,
+        &[
+            "server".into(),
+            "--no-host-metrics".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{server_port}"),
+            "--data-dir".into(),
+            server_dir.display().to_string(),
+        ],
         &out.join("agent-receiver.log"),
     )?;
     wait_ready(
+        &mut server,
         &client,
         &format!("http://127.0.0.1:{server_port}/-/ready"),
-        &mut server,
     )?;
 
     let ne_port = free_port()?;
-    let mut ne = Running::spawn(
+    let mut ne = spawn(
         "node_exporter",
-        Command::new(&args.node_exporter_bin).arg(format!("--web.listen-address=127.0.0.1:{ne_port}")),
+        &args.node_exporter_bin,
+        &[format!("--web.listen-address=127.0.0.1:{ne_port}")],
         &out.join("agent-node-exporter.log"),
     )?;
     let ne_url = format!("http://127.0.0.1:{ne_port}/metrics");
-    wait_ready(&client, &ne_url, &mut ne)?;
+    wait_ready(&mut ne, &client, &ne_url)?;
 
     let secs = interval.as_millis() as f64 / 1000.0;
     let exporter = (args.scrape_series > 0)
@@ -255,24 +193,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let agent_port = free_port()?;
     let agent_dir = out.join("agent-data");
     let _ = std::fs::remove_dir_all(&agent_dir);
-    let mut agent = Running::spawn(
+    let mut agent = spawn(
         "pharos agent",
-        Command::new(&exe)
-            .args([
-                "agent",
-                "--listen",
-                &format!("127.0.0.1:{agent_port}"),
-                "--config",
-            ])
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&agent_dir),
+        &exe,
+        &[
+            "agent".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{agent_port}"),
+            "--config".into(),
+            config.display().to_string(),
+            "--data-dir".into(),
+            agent_dir.display().to_string(),
+        ],
         &out.join("agent.log"),
     )?;
     wait_ready(
+        &mut agent,
         &client,
         &format!("http://127.0.0.1:{agent_port}/-/ready"),
-        &mut agent,
     )?;
     eprintln!(
         "agent: agent and node_exporter collecting every {secs}s; warming up for {:?}, then measuring for {:?}",

@@ -117,12 +117,12 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(l.local_addr().context("finding a free port")?.port())
 }
 
-fn spawn(name: &'static str, program: &Path, args: &[String], log: &Path) -> anyhow::Result<Proc> {
+pub(crate) fn spawn(name: &'static str, program: &Path, args: &[String], log: &Path) -> anyhow::Result<Proc> {
     let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let err = out.try_clone().context("duplicating the log file handle")?;
     let child = Command::new(program)
@@ -140,7 +140,7 @@ fn spawn(name: &'static str, program: &Path, args: &[String], log: &Path) -> any
 }
 
 /// Polls `url` until it answers 2xx.
-fn wait_ready(proc: &mut Proc, client: &Client, url: &str) -> anyhow::Result<()> {
+pub(crate) fn wait_ready(proc: &mut Proc, client: &Client, url: &str) -> anyhow::Result<()> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(120) {
         proc.check_alive()?;

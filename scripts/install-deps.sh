@@ -10,6 +10,8 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need_apt+=(prometheus-nod
 command -v prometheus-pushgateway >/dev/null 2>&1 || need_apt+=(prometheus-pushgateway)
 command -v prometheus-blackbox-exporter >/dev/null 2>&1 || need_apt+=(prometheus-blackbox-exporter)
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
+command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
@@ -26,12 +28,13 @@ fi
 
 # The OpenTelemetry Python SDK sends the OTLP end-to-end test's metrics. Not in Debian: from PyPI,
 # into the user's site-packages where the system Python is externally managed (PEP 668).
-otel_py=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)
-if ! python3 -c 'import opentelemetry.sdk.metrics, opentelemetry.exporter.otlp.proto.http.metric_exporter' \
+# aiosmtpd is the SMTP server the email receiver is tested against.
+py_pkgs=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http aiosmtpd)
+if ! python3 -c 'import opentelemetry.sdk.metrics, opentelemetry.exporter.otlp.proto.http.metric_exporter, aiosmtpd' \
   >/dev/null 2>&1; then
-  echo "installing Python packages: ${otel_py[*]}"
-  python3 -m pip install -q "${otel_py[@]}" 2>/dev/null \
-    || python3 -m pip install -q --user --break-system-packages "${otel_py[@]}"
+  echo "installing Python packages: ${py_pkgs[*]}"
+  python3 -m pip install -q "${py_pkgs[@]}" 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages "${py_pkgs[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

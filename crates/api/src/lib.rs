@@ -10,6 +10,7 @@ pub mod probe;
 mod push;
 mod query;
 mod read;
+mod rule_api;
 pub mod selector;
 mod targets;
 pub mod time;
@@ -70,6 +71,8 @@ pub struct Hooks {
     pub reload: std::sync::OnceLock<ReloadHook>,
     /// The Pushgateway-compatible store; the push endpoint answers 404 without one.
     pub push: std::sync::OnceLock<Arc<::push::Store>>,
+    /// The rule manager; `/api/v1/rules` and `/api/v1/alerts` list nothing without one.
+    pub rules: std::sync::OnceLock<Arc<::rules::Manager>>,
 }
 
 pub struct ApiState {
@@ -84,6 +87,8 @@ pub struct ApiState {
     pub otlp_delta: std::sync::Mutex<::otlp::DeltaState>,
     /// The modules `/probe` runs; replaced on reload.
     pub probe_modules: std::sync::RwLock<Arc<::probe::Modules>>,
+    /// The rule engine's metrics, registered with the others; the rule manager counts into them.
+    pub rule_metrics: Arc<::rules::RuleMetrics>,
 }
 
 impl ApiState {
@@ -92,7 +97,10 @@ impl ApiState {
         let mut registry = Registry::with_prefix("pharos");
         db.metrics.register(&mut registry);
         let metrics = ApiMetrics::new(&mut registry);
+        let rule_metrics = Arc::new(::rules::RuleMetrics::default());
+        rule_metrics.register(&mut registry);
         Self {
+            rule_metrics,
             db,
             registry,
             metrics,
@@ -162,6 +170,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(query::runtimeinfo))
         .route("/api/v1/status/tsdb", get(query::status_tsdb))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/rules", get(rule_api::rules).post(rule_api::rules))
+        .route("/api/v1/alerts", get(rule_api::alerts))
         .route("/probe", get(probe::probe))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))

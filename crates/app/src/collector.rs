@@ -22,3 +22,29 @@ impl collect::Appender for TsdbAppender {
         Ok(out.rejected.len() as u64)
     }
 }
+
+/// Rule output into the local store. Native histograms produced by recording rules are not stored
+/// (the tsdb keeps floats only); they are counted in the error so the rule shows it.
+pub struct TsdbRuleSink(pub Arc<Db>);
+
+impl rules::Appendable for TsdbRuleSink {
+    fn append(&self, t: i64, samples: &[(model::Labels, rules::Out)]) -> Result<(), String> {
+        let mut batch = Vec::with_capacity(samples.len());
+        let mut histograms = 0;
+        for (l, v) in samples {
+            match v {
+                rules::Out::Float(f) => batch.push((l.clone(), vec![Sample::new(t, *f)])),
+                rules::Out::Histogram(_) => histograms += 1,
+            }
+        }
+        if !batch.is_empty() {
+            self.0.append(&batch, false).map_err(|e| e.to_string())?;
+        }
+        if histograms > 0 {
+            return Err(format!(
+                "{histograms} native histogram samples not stored: the store keeps float samples only"
+            ));
+        }
+        Ok(())
+    }
+}

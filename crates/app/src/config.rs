@@ -31,6 +31,9 @@ pub struct Config {
     /// The modules of the blackbox-style `/probe` endpoint.
     #[serde(default)]
     pub probe: ProbeConfig,
+    /// Prometheus rule files (globs, relative to the config file's directory).
+    #[serde(default)]
+    pub rule_files: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,6 +241,46 @@ impl Config {
             }
         };
         Ok(Some((me, source)))
+    }
+
+    /// The rule manager's settings from `global`: evaluation interval (1m) and rule query offset (0).
+    pub fn rule_options(&self) -> std::result::Result<rules::ManagerOptions, String> {
+        let mut o = rules::ManagerOptions::default();
+        if let Some(v) = &self.global.evaluation_interval {
+            let d = parse_duration(v).map_err(|e| format!("global.evaluation_interval: {e}"))?;
+            if d.is_zero() {
+                return Err("global.evaluation_interval: must be positive".into());
+            }
+            o.default_interval_ms = d.as_millis() as i64;
+        }
+        if let Some(v) = &self.global.rule_query_offset {
+            o.default_query_offset_ms = parse_duration(v)
+                .map_err(|e| format!("global.rule_query_offset: {e}"))?
+                .as_millis() as i64;
+        }
+        Ok(o)
+    }
+
+    /// Loads and checks every file `rule_files` names; relative globs are taken from `base`. The
+    /// error lists every problem, each naming its file.
+    pub fn load_rule_files(
+        &self,
+        base: &std::path::Path,
+    ) -> std::result::Result<Vec<rules::RuleFile>, String> {
+        let paths = rules::file::glob(&self.rule_files, base)?;
+        let mut out = Vec::new();
+        let mut errs = Vec::new();
+        for p in paths {
+            match rules::file::load(&p) {
+                Ok(f) => out.push(f),
+                Err(e) => errs.extend(e),
+            }
+        }
+        if errs.is_empty() {
+            Ok(out)
+        } else {
+            Err(errs.join("; "))
+        }
     }
 
     /// Whether the push endpoint answers.

@@ -37,6 +37,14 @@ pub struct ServerOptions {
     pub sharding: Option<(String, collect::members::Source)>,
     /// What `/probe` runs.
     pub probe_modules: probe::Modules,
+    /// Loaded rule files (see [`ServerOptions::load_rules`]) and the rule manager's settings.
+    pub rule_files: Vec<rules::RuleFile>,
+    pub rule_options: rules::ManagerOptions,
+    /// `global.external_labels`: added to alerts sent and shown to templates as `$externalLabels`.
+    pub external_labels: std::collections::BTreeMap<String, String>,
+    /// The URL users reach Pharos at (alert generator links, `$externalURL`); empty means
+    /// `http://<listen address>`.
+    pub external_url: String,
 }
 
 impl ServerOptions {
@@ -54,6 +62,15 @@ impl ServerOptions {
             self.scrape_jobs.retain(|j| j.name != job);
         }
         self.push_enabled = false;
+    }
+
+    /// Loads the rule files the config names, relative to `base` (the config file's directory).
+    pub fn load_rules(&mut self, cfg: &Config, base: &std::path::Path) -> Result<()> {
+        self.rule_files = cfg.load_rule_files(base).map_err(|msg| Error::Invalid {
+            field: "rule_files",
+            msg,
+        })?;
+        Ok(())
     }
 
     /// Defaults overridden by the config file.
@@ -81,6 +98,12 @@ impl ServerOptions {
                 .probe
                 .modules()
                 .map_err(|msg| Error::Invalid { field: "probe", msg })?,
+            rule_files: Vec::new(),
+            rule_options: cfg
+                .rule_options()
+                .map_err(|msg| Error::Invalid { field: "global", msg })?,
+            external_labels: cfg.global.external_labels.clone().unwrap_or_default(),
+            external_url: String::new(),
         };
         let s = &cfg.storage;
         let dur =
@@ -173,6 +196,7 @@ fn reload_hook(
     host: Option<Arc<parking_lot::Mutex<hostmetrics::Collector>>>,
     pushed: Option<Arc<push::Store>>,
     state: Arc<api::ApiState>,
+    rule_manager: Arc<rules::Manager>,
 ) -> api::ReloadHook {
     let handle = tokio::runtime::Handle::current();
     Arc::new(move || {
@@ -182,6 +206,9 @@ fn reload_hook(
         };
         let cfg = Config::load(path).map_err(|e| e.to_string())?;
         let modules = cfg.probe.modules()?;
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let rule_files = cfg.load_rule_files(base)?;
+        let rule_options = cfg.rule_options()?;
         let mut jobs = cfg.scrape_jobs()?;
         if let Some(job) = cfg.host_job_name() {
             match &host {
@@ -198,8 +225,10 @@ fn reload_hook(
         let n = jobs.len();
         let _entered = handle.enter();
         manager.apply(jobs)?;
+        let groups: usize = rule_files.iter().map(|f| f.groups.len()).sum();
+        rule_manager.update(&rule_files, rule_options)?;
         state.set_probe_modules(modules);
-        info!(file = %path.display(), jobs = n, "configuration reloaded");
+        info!(file = %path.display(), jobs = n, rule_groups = groups, "configuration reloaded");
         Ok(())
     })
 }
@@ -248,6 +277,57 @@ fn push_source(store: Arc<push::Store>) -> collect::LocalSource {
             content_type: Some("text/plain; version=0.0.4".into()),
         })
     })
+}
+
+/// Starts the rule manager on the loaded rule files: queries read the store, outputs are appended to
+/// it.
+fn start_rules(
+    opts: &ServerOptions,
+    state: &Arc<api::ApiState>,
+    db: Arc<Db>,
+    addr: SocketAddr,
+) -> Result<Arc<rules::Manager>> {
+    let metrics = state.rule_metrics.clone();
+    let engine = promql::Engine::new(promql::Options {
+        timeout: opts.limits.query_timeout,
+        max_samples: opts.limits.max_query_samples,
+        default_subquery_step_ms: opts.rule_options.default_interval_ms,
+        ..promql::Options::default()
+    });
+    let external_url = if opts.external_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        opts.external_url.clone()
+    };
+    let env = rules::Env {
+        engine,
+        store: db.clone() as Arc<dyn storage::Queryable>,
+        sink: Arc::new(crate::collector::TsdbRuleSink(db)),
+        notifier: None,
+        external_labels: opts.external_labels.clone(),
+        external_url,
+        resend_delay_ms: 60_000,
+        metrics,
+        now_ms: wall_ms,
+    };
+    let manager = rules::Manager::new(env, opts.rule_options.clone());
+    manager
+        .update(&opts.rule_files, opts.rule_options.clone())
+        .map_err(|e| Error::Runtime(format!("loading rules: {e}")))?;
+    let _ = state.hooks.rules.set(manager.clone());
+    let groups: usize = opts.rule_files.iter().map(|f| f.groups.len()).sum();
+    if groups > 0 {
+        info!(files = opts.rule_files.len(), groups, "evaluating rules");
+    }
+    Ok(manager)
+}
+
+/// The wall clock in Unix milliseconds.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Runs the server until `shutdown` completes. `on_listen` receives the bound address (useful with port 0).
@@ -326,6 +406,7 @@ pub async fn run_server(
     if !opts.scrape_jobs.is_empty() {
         info!(jobs = opts.scrape_jobs.len(), "scraping");
     }
+    let rule_manager = start_rules(&opts, &state, db.clone(), addr)?;
     let targets_mgr = manager.clone();
     let _ = state.hooks.targets.set(Arc::new(move || targets_mgr.status()));
     let reload = reload_hook(
@@ -334,6 +415,7 @@ pub async fn run_server(
         (!opts.host_metrics_off).then_some(host_collector),
         pushed,
         state.clone(),
+        rule_manager.clone(),
     );
     let _ = state.hooks.reload.set(reload.clone());
     let hangup = reload_on_hangup(reload);
@@ -365,6 +447,7 @@ pub async fn run_server(
         m.stop().await;
     }
     manager.shutdown();
+    rule_manager.stop().await;
     maintenance.abort();
     let closing = db.clone();
     let closed = tokio::task::spawn_blocking(move || closing.close())

@@ -2,8 +2,10 @@
 //! its own module and delegates to the `app` crate.
 
 mod agent;
+mod check;
 mod query;
 mod server;
+mod test;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +48,10 @@ enum Command {
     Bench(bench::Args),
     /// Run a PromQL query against a server, like `promtool query`.
     Query(query::Args),
+    /// Check rule files, like `promtool check`.
+    Check(check::Args),
+    /// Run rule unit tests, like `promtool test`.
+    Test(test::Args),
 }
 
 fn init_logging(level: &str, format: LogFormat) {
@@ -68,6 +74,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log_level, cli.log_format);
     let result = match cli.command {
+        Command::Check(args) => return check::run(args),
+        Command::Test(args) => return test::run(args),
         Command::Server(args) => server::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Bench(args) => bench::run(args),

@@ -34,6 +34,10 @@ pub struct Args {
     /// Turn off the Pushgateway-compatible endpoint (/metrics/job/...) and the job exposing it.
     #[arg(long)]
     no_push: bool,
+    /// The URL users reach this server at (links in alerts, `$externalURL` in templates); default
+    /// http://<listen address>.
+    #[arg(long)]
+    external_url: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -42,7 +46,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => Config::default(),
     };
     let mut opts = ServerOptions::from_config(&cfg)?;
+    let base = args
+        .config
+        .as_deref()
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    opts.load_rules(&cfg, &base)?;
     opts.config_path = args.config.clone();
+    if let Some(u) = &args.external_url {
+        opts.external_url = u.trim_end_matches('/').to_string();
+    }
     if args.no_host_metrics {
         opts.disable_host_metrics();
     }

@@ -292,6 +292,18 @@ impl Engine {
         self.run(store, query, &expr, t, t, 1, false)
     }
 
+    /// Evaluates an already parsed query at `t` (ms); `query` is its text, for error positions. Rule
+    /// evaluation parses each rule once and calls this at every tick.
+    pub fn instant_expr(
+        &self,
+        store: &dyn Queryable,
+        query: &str,
+        expr: &Expr,
+        t: i64,
+    ) -> Result<QueryResult> {
+        self.run(store, query, expr, t, t, 1, false)
+    }
+
     /// Parses and evaluates `query` at every `step` ms from `start` to `end` inclusive.
     pub fn range(
         &self,

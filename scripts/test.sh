@@ -32,7 +32,7 @@ step "short fuzzing run (coverage-guided, ${FUZZ_SECONDS:=20}s per target)"
 host=$(rustc -vV | sed -n 's/^host: //p')
 FUZZ_FLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
 RUSTFLAGS="$FUZZ_FLAGS" cargo build --release --manifest-path fuzz/Cargo.toml --target "$host"
-for t in line_protocol text_exposition remote_write promql otlp scrape push dns x509 template rule_file; do
+for t in line_protocol text_exposition remote_write promql otlp scrape push dns x509 template rule_file alertmanager_config; do
   mkdir -p "fuzz/corpus/$t"
   "fuzz/target/$host/release/$t" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "fuzz/corpus/$t" 2>&1 \
     | grep -E '^stat::number_of_executed_units|DONE' | tail -n 2

@@ -2,6 +2,7 @@
 //! Prometheus text import), the Prometheus read API for series and labels, raw export, health and
 //! self-metrics. This is the only layer that maps errors to HTTP status codes and Prometheus error types.
 
+mod am_api;
 mod ast_json;
 mod ingest;
 mod metrics;
@@ -73,6 +74,8 @@ pub struct Hooks {
     pub push: std::sync::OnceLock<Arc<::push::Store>>,
     /// The rule manager; `/api/v1/rules` and `/api/v1/alerts` list nothing without one.
     pub rules: std::sync::OnceLock<Arc<::rules::Manager>>,
+    /// The built-in alert manager behind `/api/v2/*`; those answer 503 without one.
+    pub alertmanager: std::sync::OnceLock<Arc<::notify::Alertmanager>>,
 }
 
 pub struct ApiState {
@@ -89,6 +92,8 @@ pub struct ApiState {
     pub probe_modules: std::sync::RwLock<Arc<::probe::Modules>>,
     /// The rule engine's metrics, registered with the others; the rule manager counts into them.
     pub rule_metrics: Arc<::rules::RuleMetrics>,
+    /// The alert manager's notification metrics, registered with the others.
+    pub notify_metrics: Arc<::notify::integrations::NotifyMetrics>,
 }
 
 impl ApiState {
@@ -99,8 +104,11 @@ impl ApiState {
         let metrics = ApiMetrics::new(&mut registry);
         let rule_metrics = Arc::new(::rules::RuleMetrics::default());
         rule_metrics.register(&mut registry);
+        let notify_metrics = Arc::new(::notify::integrations::NotifyMetrics::new());
+        notify_metrics.register(&mut registry);
         Self {
             rule_metrics,
+            notify_metrics,
             db,
             registry,
             metrics,
@@ -172,6 +180,21 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/rules", get(rule_api::rules).post(rule_api::rules))
         .route("/api/v1/alerts", get(rule_api::alerts))
+        .route("/api/v2/status", get(am_api::status))
+        .route("/api/v2/receivers", get(am_api::receivers))
+        .route(
+            "/api/v2/alerts",
+            get(am_api::get_alerts).post(am_api::post_alerts),
+        )
+        .route("/api/v2/alerts/groups", get(am_api::get_groups))
+        .route(
+            "/api/v2/silences",
+            get(am_api::get_silences).post(am_api::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(am_api::get_silence).delete(am_api::delete_silence),
+        )
         .route("/probe", get(probe::probe))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
@@ -217,19 +240,22 @@ async fn ready(State(st): State<Arc<ApiState>>) -> Response {
     }
 }
 
-async fn self_metrics(State(st): State<Arc<ApiState>>) -> Response {
+/// Pharos's own metrics in the text format 0.0.4 (what `/metrics` serves).
+pub fn encode_metrics(st: &ApiState) -> String {
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.registry) {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding metrics: {e}\n"),
-        )
-            .into_response();
+        tracing::error!(error = %e, "encoding metrics failed");
+        return String::new();
     }
     // The encoder ends with the OpenMetrics "# EOF" line; the 0.0.4 text format has none.
     if let Some(stripped) = out.strip_suffix("# EOF\n") {
         out.truncate(stripped.len());
     }
+    out
+}
+
+async fn self_metrics(State(st): State<Arc<ApiState>>) -> Response {
+    let out = encode_metrics(&st);
     let mut resp = out.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -34,7 +34,46 @@ pub struct Config {
     /// Prometheus rule files (globs, relative to the config file's directory).
     #[serde(default)]
     pub rule_files: Vec<String>,
+    /// The built-in alert manager.
+    #[serde(default)]
+    pub alertmanager: AlertmanagerSection,
+    /// The rules Pharos ships (host and self alerts, `rules/` in the repository); on unless `false`.
+    pub builtin_rules: Option<bool>,
+    /// The job scraping Pharos's own metrics in process.
+    #[serde(default)]
+    pub self_metrics: PushConfig,
 }
+
+/// `alertmanager:`: the built-in Alertmanager-compatible alert manager.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSection {
+    /// Off: alerts are evaluated and listed but not routed or delivered, `/api/v2` answers 503.
+    pub enabled: Option<bool>,
+    /// An alertmanager.yml (relative to this file's directory). Without one, every alert goes to
+    /// one receiver with no integrations: grouped and shown, never sent.
+    pub config_file: Option<String>,
+}
+
+/// The alert manager's config when the file names none: severity routing to two receivers with no
+/// integrations yet (`page` for P0/P1, `chat` for P2/P3), so alerts are grouped and listed at once and
+/// a config file only has to add where they go (examples/alertmanager.yml).
+pub const DEFAULT_ALERTMANAGER_CONFIG: &str = r#"route:
+  receiver: chat
+  group_by: [alertname, instance]
+  routes:
+    - matchers: ['severity=~"P0|P1"']
+      receiver: page
+receivers:
+  - name: page
+  - name: chat
+"#;
+
+/// The rule files built into the binary: name and text.
+pub const BUILTIN_RULES: [(&str, &str); 2] = [
+    ("builtin/host.yml", include_str!("../../../rules/host.yml")),
+    ("builtin/pharos.yml", include_str!("../../../rules/pharos.yml")),
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +229,22 @@ impl Config {
                 ..Default::default()
             });
         }
+        if let Some(name) = self.self_job_name() {
+            configs.push(scrape::ScrapeConfigYaml {
+                job_name: name,
+                scrape_interval: Some(
+                    self.self_metrics
+                        .scrape_interval
+                        .clone()
+                        .unwrap_or_else(|| "15s".into()),
+                ),
+                static_configs: vec![scrape::config::StaticConfig {
+                    targets: vec![hostname()],
+                    labels: Default::default(),
+                }],
+                ..Default::default()
+            });
+        }
         if let Some(name) = self.push_job_name() {
             configs.push(scrape::ScrapeConfigYaml {
                 job_name: name,
@@ -259,6 +314,81 @@ impl Config {
                 .as_millis() as i64;
         }
         Ok(o)
+    }
+
+    /// The alert manager's configuration, or `None` when it is turned off. Relative paths (the
+    /// file itself, its templates) are taken from `base`.
+    pub fn alertmanager_config(
+        &self,
+        base: &std::path::Path,
+    ) -> std::result::Result<Option<notify::Config>, String> {
+        if self.alertmanager.enabled == Some(false) {
+            return Ok(None);
+        }
+        let (text, dir) = match &self.alertmanager.config_file {
+            Some(f) => {
+                let path = base.join(f);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("alertmanager.config_file {}: {e}", path.display()))?;
+                let dir = path
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_else(|| base.to_path_buf());
+                (text, dir)
+            }
+            None => (DEFAULT_ALERTMANAGER_CONFIG.to_string(), base.to_path_buf()),
+        };
+        let mut cfg = notify::Config::load(&text).map_err(|e| match &self.alertmanager.config_file {
+            Some(f) => format!("alertmanager.config_file {f}: {e}"),
+            None => e.to_string(),
+        })?;
+        cfg.resolve_paths(&dir);
+        Ok(Some(cfg))
+    }
+
+    /// The built-in rule files, unless `builtin_rules: false`.
+    pub fn builtin_rule_files(&self) -> std::result::Result<Vec<rules::RuleFile>, String> {
+        if self.builtin_rules == Some(false) {
+            return Ok(Vec::new());
+        }
+        BUILTIN_RULES
+            .iter()
+            .map(|(name, text)| {
+                rules::file::parse(text)
+                    .map(|groups| rules::RuleFile {
+                        path: name.to_string(),
+                        groups,
+                    })
+                    .map_err(|e| format!("{name}: {}", e.join("; ")))
+            })
+            .collect()
+    }
+
+    /// The job scraping Pharos's own `/metrics` in process, unless turned off or taken by a scrape
+    /// job of the same name.
+    pub fn self_job_name(&self) -> Option<String> {
+        if self.self_metrics.enabled == Some(false) {
+            return None;
+        }
+        let name = self
+            .self_metrics
+            .job_name
+            .clone()
+            .unwrap_or_else(|| "pharos".into());
+        let taken = self.scrape_configs.iter().any(|c| c.job_name == name)
+            || self.host_job_name().as_deref() == Some(name.as_str())
+            || self.push_job_name().as_deref() == Some(name.as_str());
+        (!taken).then_some(name)
+    }
+
+    /// The built-in rule files followed by those `rule_files` names.
+    pub fn all_rule_files(
+        &self,
+        base: &std::path::Path,
+    ) -> std::result::Result<Vec<rules::RuleFile>, String> {
+        let mut out = self.builtin_rule_files()?;
+        out.extend(self.load_rule_files(base)?);
+        Ok(out)
     }
 
     /// Loads and checks every file `rule_files` names; relative globs are taken from `base`. The

@@ -33,6 +33,8 @@ pub struct ServerOptions {
     /// Whether the Pushgateway-compatible endpoint answers, and the job exposing what was pushed.
     pub push_enabled: bool,
     pub push_job: Option<String>,
+    /// The job scraping Pharos's own metrics in process, if it runs.
+    pub self_job: Option<String>,
     /// This member's name and the member list's source, when several collectors share the targets.
     pub sharding: Option<(String, collect::members::Source)>,
     /// What `/probe` runs.
@@ -45,6 +47,9 @@ pub struct ServerOptions {
     /// The URL users reach Pharos at (alert generator links, `$externalURL`); empty means
     /// `http://<listen address>`.
     pub external_url: String,
+    /// The built-in alert manager's configuration (see [`ServerOptions::load_rules`]); `None`
+    /// turns it off.
+    pub alertmanager: Option<notify::Config>,
 }
 
 impl ServerOptions {
@@ -56,6 +61,18 @@ impl ServerOptions {
         self.host_metrics_off = true;
     }
 
+    /// Turns the job scraping Pharos's own metrics off.
+    pub fn disable_self_metrics(&mut self) {
+        if let Some(job) = self.self_job.take() {
+            self.scrape_jobs.retain(|j| j.name != job);
+        }
+    }
+
+    /// Turns the built-in rules off.
+    pub fn disable_builtin_rules(&mut self) {
+        self.rule_files.retain(|f| !f.path.starts_with("builtin/"));
+    }
+
     /// Turns the Pushgateway-compatible endpoint and its job off, now and across reloads.
     pub fn disable_push(&mut self) {
         if let Some(job) = self.push_job.take() {
@@ -64,10 +81,15 @@ impl ServerOptions {
         self.push_enabled = false;
     }
 
-    /// Loads the rule files the config names, relative to `base` (the config file's directory).
+    /// Loads the rule files and the alert manager's configuration the config names, relative to
+    /// `base` (the config file's directory).
     pub fn load_rules(&mut self, cfg: &Config, base: &std::path::Path) -> Result<()> {
-        self.rule_files = cfg.load_rule_files(base).map_err(|msg| Error::Invalid {
+        self.rule_files = cfg.all_rule_files(base).map_err(|msg| Error::Invalid {
             field: "rule_files",
+            msg,
+        })?;
+        self.alertmanager = cfg.alertmanager_config(base).map_err(|msg| Error::Invalid {
+            field: "alertmanager",
             msg,
         })?;
         Ok(())
@@ -90,6 +112,7 @@ impl ServerOptions {
             host_metrics_off: false,
             push_enabled: cfg.push_enabled(),
             push_job: cfg.push_job_name(),
+            self_job: cfg.self_job_name(),
             sharding: cfg.sharding().map_err(|msg| Error::Invalid {
                 field: "sharding",
                 msg,
@@ -104,6 +127,7 @@ impl ServerOptions {
                 .map_err(|msg| Error::Invalid { field: "global", msg })?,
             external_labels: cfg.global.external_labels.clone().unwrap_or_default(),
             external_url: String::new(),
+            alertmanager: None,
         };
         let s = &cfg.storage;
         let dur =
@@ -189,6 +213,16 @@ pub fn parse_fsync(v: &str) -> Result<FsyncPolicy> {
     Ok(FsyncPolicy::Interval(d))
 }
 
+/// What a reload updates besides the scrape jobs, and the command-line choices it keeps.
+struct ReloadParts {
+    rule_manager: Arc<rules::Manager>,
+    alertmanager: Option<Arc<notify::Alertmanager>>,
+    /// `--no-self-metrics`: the self job stays off.
+    self_off: bool,
+    /// `--no-builtin-rules`: the built-in rules stay off.
+    builtin_rules_off: bool,
+}
+
 /// Reads the configuration file again and applies its scrape jobs; an invalid file changes nothing.
 fn reload_hook(
     path: Option<PathBuf>,
@@ -196,8 +230,14 @@ fn reload_hook(
     host: Option<Arc<parking_lot::Mutex<hostmetrics::Collector>>>,
     pushed: Option<Arc<push::Store>>,
     state: Arc<api::ApiState>,
-    rule_manager: Arc<rules::Manager>,
+    parts: ReloadParts,
 ) -> api::ReloadHook {
+    let ReloadParts {
+        rule_manager,
+        alertmanager,
+        self_off,
+        builtin_rules_off,
+    } = parts;
     let handle = tokio::runtime::Handle::current();
     Arc::new(move || {
         let Some(path) = &path else {
@@ -207,8 +247,9 @@ fn reload_hook(
         let cfg = Config::load(path).map_err(|e| e.to_string())?;
         let modules = cfg.probe.modules()?;
         let base = path.parent().unwrap_or(std::path::Path::new("."));
-        let rule_files = cfg.load_rule_files(base)?;
+        let rule_files = cfg.all_rule_files(base)?;
         let rule_options = cfg.rule_options()?;
+        let am_config = cfg.alertmanager_config(base)?;
         let mut jobs = cfg.scrape_jobs()?;
         if let Some(job) = cfg.host_job_name() {
             match &host {
@@ -222,10 +263,24 @@ fn reload_hook(
                 None => jobs.retain(|j| j.name != job),
             }
         }
+        if let Some(job) = cfg.self_job_name() {
+            if self_off {
+                jobs.retain(|j| j.name != job);
+            } else {
+                manager.set_local(&job, self_source(state.clone()));
+            }
+        }
+        let mut rule_files = rule_files;
+        if builtin_rules_off {
+            rule_files.retain(|f| !f.path.starts_with("builtin/"));
+        }
         let n = jobs.len();
         let _entered = handle.enter();
         manager.apply(jobs)?;
         let groups: usize = rule_files.iter().map(|f| f.groups.len()).sum();
+        if let (Some(am), Some(c)) = (&alertmanager, am_config) {
+            am.reload(c).map_err(|e| format!("alertmanager: {e}"))?;
+        }
         rule_manager.update(&rule_files, rule_options)?;
         state.set_probe_modules(modules);
         info!(file = %path.display(), jobs = n, rule_groups = groups, "configuration reloaded");
@@ -267,6 +322,16 @@ pub(crate) fn reload_on_hangup(reload: api::ReloadHook) -> tokio::task::JoinHand
     })
 }
 
+/// Pharos's own metrics as a scrape target, rendered in process.
+fn self_source(state: Arc<api::ApiState>) -> collect::LocalSource {
+    Arc::new(move || {
+        Ok(collect::http::Fetched {
+            body: api::encode_metrics(&state).into_bytes(),
+            content_type: Some("text/plain; version=0.0.4".into()),
+        })
+    })
+}
+
 /// The pushed groups as a scrape target.
 fn push_source(store: Arc<push::Store>) -> collect::LocalSource {
     Arc::new(move || {
@@ -285,7 +350,8 @@ fn start_rules(
     opts: &ServerOptions,
     state: &Arc<api::ApiState>,
     db: Arc<Db>,
-    addr: SocketAddr,
+    external_url: &str,
+    alertmanager: Option<Arc<notify::Alertmanager>>,
 ) -> Result<Arc<rules::Manager>> {
     let metrics = state.rule_metrics.clone();
     let engine = promql::Engine::new(promql::Options {
@@ -294,18 +360,13 @@ fn start_rules(
         default_subquery_step_ms: opts.rule_options.default_interval_ms,
         ..promql::Options::default()
     });
-    let external_url = if opts.external_url.is_empty() {
-        format!("http://{addr}")
-    } else {
-        opts.external_url.clone()
-    };
     let env = rules::Env {
         engine,
         store: db.clone() as Arc<dyn storage::Queryable>,
         sink: Arc::new(crate::collector::TsdbRuleSink(db)),
-        notifier: None,
+        notifier: alertmanager.map(|am| Arc::new(AlertSink(am)) as Arc<dyn rules::Notifier>),
         external_labels: opts.external_labels.clone(),
-        external_url,
+        external_url: external_url.to_string(),
         resend_delay_ms: 60_000,
         metrics,
         now_ms: wall_ms,
@@ -320,6 +381,34 @@ fn start_rules(
         info!(files = opts.rule_files.len(), groups, "evaluating rules");
     }
     Ok(manager)
+}
+
+/// Alerts from the rule engine into the built-in alert manager, stored before `send` returns.
+struct AlertSink(Arc<notify::Alertmanager>);
+
+impl rules::Notifier for AlertSink {
+    fn send(&self, alerts: Vec<rules::OutAlert>) {
+        let now = wall_ms();
+        let alerts: Vec<notify::Alert> = alerts
+            .into_iter()
+            .map(|a| notify::Alert {
+                labels: a
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                annotations: a.annotations,
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                generator_url: a.generator_url,
+                updated_at: now,
+                timeout: false,
+            })
+            .collect();
+        if let Err(e) = self.0.put_alerts(alerts) {
+            error!(error = %e, "storing alerts in the alert manager failed");
+        }
+    }
 }
 
 /// The wall clock in Unix milliseconds.
@@ -394,6 +483,9 @@ pub async fn run_server(
         collect::members::Members::start(me, source, move |ms| m.set_membership(Some(ms)))
     });
     let mut jobs = opts.scrape_jobs.clone();
+    if let Some(job) = &opts.self_job {
+        manager.set_local(job, self_source(state.clone()));
+    }
     if let Some(job) = &opts.push_job {
         match &pushed {
             Some(p) => manager.set_local(job, push_source(p.clone())),
@@ -406,7 +498,33 @@ pub async fn run_server(
     if !opts.scrape_jobs.is_empty() {
         info!(jobs = opts.scrape_jobs.len(), "scraping");
     }
-    let rule_manager = start_rules(&opts, &state, db.clone(), addr)?;
+    let external_url = if opts.external_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        opts.external_url.clone()
+    };
+    let alertmanager = match &opts.alertmanager {
+        Some(c) => {
+            let mut am_opts = notify::Options::new(opts.data_dir.join("alertmanager"), &external_url);
+            am_opts.now_ms = wall_ms;
+            let (c, metrics) = (c.clone(), state.notify_metrics.clone());
+            let am = tokio::task::spawn_blocking(move || notify::Alertmanager::open(am_opts, c, metrics))
+                .await
+                .map_err(|e| Error::Runtime(e.to_string()))?
+                .map_err(|e| Error::Runtime(format!("starting the alert manager: {e}")))?;
+            let _ = state.hooks.alertmanager.set(am.clone());
+            info!(
+                pending = am.pending(),
+                alerts = am.alerts.len(),
+                silences = am.silences.len(),
+                "alert manager running"
+            );
+            Some(am)
+        }
+        None => None,
+    };
+    let am_task = alertmanager.clone().map(|am| tokio::spawn(am.run()));
+    let rule_manager = start_rules(&opts, &state, db.clone(), &external_url, alertmanager.clone())?;
     let targets_mgr = manager.clone();
     let _ = state.hooks.targets.set(Arc::new(move || targets_mgr.status()));
     let reload = reload_hook(
@@ -415,7 +533,12 @@ pub async fn run_server(
         (!opts.host_metrics_off).then_some(host_collector),
         pushed,
         state.clone(),
-        rule_manager.clone(),
+        ReloadParts {
+            rule_manager: rule_manager.clone(),
+            alertmanager: alertmanager.clone(),
+            self_off: opts.self_job.is_none(),
+            builtin_rules_off: !opts.rule_files.iter().any(|f| f.path.starts_with("builtin/")),
+        },
     );
     let _ = state.hooks.reload.set(reload.clone());
     let hangup = reload_on_hangup(reload);
@@ -448,6 +571,9 @@ pub async fn run_server(
     }
     manager.shutdown();
     rule_manager.stop().await;
+    if let Some(t) = am_task {
+        t.abort();
+    }
     maintenance.abort();
     let closing = db.clone();
     let closed = tokio::task::spawn_blocking(move || closing.close())

@@ -1,6 +1,7 @@
 //! Pure data types shared by every layer: label sets, samples, special float values and label validation.
 //! No IO and no knowledge of how data is stored or transported.
 
+pub mod civil;
 mod error;
 pub mod histogram;
 mod labels;

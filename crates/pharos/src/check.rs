@@ -1,6 +1,7 @@
 //! `pharos check rules FILE…`: checks rule files as `promtool check rules` does (same acceptance,
 //! same report: `SUCCESS: N rules found`, or `FAILED:` and one line per problem; exit status 1 when
-//! any file fails).
+//! any file fails). `pharos check alertmanager FILE…` checks alert manager configs as
+//! `amtool check-config` does, Pharos's receivers (`twilio_configs`) included.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,11 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum What {
+    /// Check alert manager configuration files (Alertmanager's format).
+    Alertmanager {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Check Prometheus rule files.
     Rules {
         #[arg(required = true)]
@@ -28,6 +34,7 @@ enum What {
 
 pub fn run(args: Args) -> ExitCode {
     match args.what {
+        What::Alertmanager { files } => check_alertmanager(&files),
         What::Rules {
             files,
             lint,
@@ -96,4 +103,45 @@ fn duplicates(file: &rules::RuleFile) -> Vec<String> {
     }
     out.push("Might cause inconsistency while recording expressions".into());
     out
+}
+
+fn check_alertmanager(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        println!("Checking '{}'", f.display());
+        let loaded = std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|text| notify::Config::load(&text).map_err(|e| e.to_string()))
+            .and_then(|mut cfg| {
+                if let Some(dir) = f.parent() {
+                    cfg.resolve_paths(dir);
+                }
+                notify::dispatch::Loaded::new(cfg, "http://localhost").map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(l) => {
+                let c = &l.config;
+                println!("  SUCCESS");
+                println!("Found:");
+                println!(" - global config");
+                println!(" - route");
+                println!(" - {} inhibit rules", c.inhibit_rules.len());
+                println!(" - {} receivers", c.receivers.len());
+                println!(" - {} templates", c.templates.len());
+                for (receiver, kind, n) in c.unsupported_notifiers() {
+                    println!("  NOTE: receiver {receiver:?}: {n} {kind} notifier(s) load but do not send");
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("  FAILED: {e}");
+            }
+        }
+        println!();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

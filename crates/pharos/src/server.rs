@@ -34,6 +34,12 @@ pub struct Args {
     /// Turn off the Pushgateway-compatible endpoint (/metrics/job/...) and the job exposing it.
     #[arg(long)]
     no_push: bool,
+    /// Do not scrape Pharos's own metrics (the in-process job "pharos").
+    #[arg(long)]
+    no_self_metrics: bool,
+    /// Do not evaluate the rules Pharos ships (host and self alerts).
+    #[arg(long)]
+    no_builtin_rules: bool,
     /// The URL users reach this server at (links in alerts, `$externalURL` in templates); default
     /// http://<listen address>.
     #[arg(long)]
@@ -62,6 +68,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.no_push {
         opts.disable_push();
+    }
+    if args.no_self_metrics {
+        opts.disable_self_metrics();
+    }
+    if args.no_builtin_rules {
+        opts.disable_builtin_rules();
     }
     opts.listen = args.listen;
     opts.data_dir = args.data_dir;

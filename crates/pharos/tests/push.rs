@@ -246,7 +246,17 @@ fn pharos_series(c: &reqwest::blocking::Client, s: &Server) -> (SeriesSet, Serie
 }
 
 fn start_pharos(data: &Path, config: &Path) -> Server {
-    Server::start_default(data, &["--no-host-metrics", "--config", config.to_str().unwrap()])
+    // The push job on (unlike `Server::start`), nothing else that writes series.
+    Server::start_default(
+        data,
+        &[
+            "--no-host-metrics",
+            "--no-self-metrics",
+            "--no-builtin-rules",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    )
 }
 
 /// Polls until Pharos's stored push series equal `want` (the push job scrapes every second).

@@ -54,6 +54,28 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The rule files Pharos ships (built in, and the examples) pass both checkers.
+#[test]
+fn shipped_rule_files_pass_both_checkers() {
+    let promtool = promtool();
+    for dir in ["rules", "examples/rules"] {
+        let dir = repo_root().join(dir);
+        for f in files_in(&dir, ".yml")
+            .into_iter()
+            .filter(|f| !f.to_string_lossy().ends_with(".test.yml"))
+        {
+            let ours = run(Command::new(env!("CARGO_BIN_EXE_pharos"))
+                .args(["check", "rules"])
+                .arg(&f));
+            assert!(ours.status.success(), "{}: {}", f.display(), text(&ours));
+            if let Some(pt) = promtool {
+                let theirs = run(Command::new(pt).args(["check", "rules"]).arg(&f));
+                assert!(theirs.status.success(), "{}: {}", f.display(), text(&theirs));
+            }
+        }
+    }
+}
+
 /// Rule files: `good-*` must pass both tools, `bad-*` must fail both with a message naming the file.
 #[test]
 fn check_rules_agrees_with_promtool() {
@@ -116,11 +138,12 @@ fn check_rules_agrees_with_promtool() {
 /// Unit-test files: `pass-*` must pass both tools, `fail-*` must fail both.
 #[test]
 fn test_rules_agrees_with_promtool() {
-    let mut dirs = vec![repo_root().join("crates/rules/testdata/unit")];
-    let examples = repo_root().join("examples/rules");
-    if examples.is_dir() {
-        dirs.push(examples);
-    }
+    // Our corpus, the built-in rules and the example rules, each with its unit tests.
+    let dirs = [
+        repo_root().join("crates/rules/testdata/unit"),
+        repo_root().join("rules"),
+        repo_root().join("examples/rules"),
+    ];
     let promtool = promtool();
     let mut checked = 0;
     for dir in dirs {

@@ -415,10 +415,12 @@ fn targets_api_reload_and_file_sd() {
     });
     let t = targets("any");
     let active = t["data"]["activeTargets"].as_array().unwrap();
-    // The file's one target, then the built-in host collector's and the push job's.
-    assert_eq!(active.len(), 3, "{t}");
+    // The file's one target, then the built-in host collector's, the self-metrics job's and the
+    // push job's.
+    assert_eq!(active.len(), 4, "{t}");
     assert_eq!(active[1]["scrapePool"], "node");
-    assert_eq!(active[2]["scrapePool"], "pushgateway");
+    assert_eq!(active[2]["scrapePool"], "pharos");
+    assert_eq!(active[3]["scrapePool"], "pushgateway");
     let a = &active[0];
     assert_eq!(a["labels"]["tier"], "web");
     assert_eq!(a["labels"]["job"], "files");

@@ -223,6 +223,7 @@ impl Group {
             {
                 let alerts = rule.alerts_to_send(ts, env.resend_delay_ms, self.interval_ms);
                 if !alerts.is_empty() {
+                    env.metrics.notifications_sent.inc_by(alerts.len() as u64);
                     n.send(alerts.iter().map(|a| self.out_alert(env, rule, a)).collect());
                 }
             }

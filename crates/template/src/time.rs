@@ -2,6 +2,7 @@
 //! reference-layout formatter (`2006-01-02 15:04:05.999999999 -0700 MST`), `Duration.String` and the
 //! methods templates call. Zones are a name and an offset handed in by the caller; no zone database.
 
+pub(crate) use model::civil::{civil_from_days, days_from_civil};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -534,31 +535,6 @@ fn append_int(out: &mut String, x: i64, width: usize) {
         out.push('0');
     }
     out.push_str(&digits);
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a count of days since 1970-01-01.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,11 +16,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `pharos server` on `data`, with extra flags and without the host collector and the
-    /// push job (whose samples at the current time would push the fixed-time samples of most tests
-    /// out of retention), and waits until it listens.
+    /// Starts `pharos server` on `data`, with extra flags and without the host collector, the push
+    /// and self-metrics jobs (whose samples at the current time would push the fixed-time samples of
+    /// most tests out of retention) and the built-in rules, and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut args = vec!["--no-host-metrics", "--no-push"];
+        let mut args = vec![
+            "--no-host-metrics",
+            "--no-push",
+            "--no-self-metrics",
+            "--no-builtin-rules",
+        ];
         args.extend_from_slice(extra);
         Self::start_default(data, &args)
     }

@@ -7,19 +7,38 @@ use std::sync::Arc;
 use model::Sample;
 use tsdb::{Db, SeriesRef};
 
-pub struct TsdbAppender(pub Arc<Db>);
+pub struct TsdbAppender {
+    pub db: Arc<Db>,
+    /// Told when a target's `up` changes (the rule manager evaluates at once).
+    pub on_health_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl TsdbAppender {
+    pub fn new(db: Arc<Db>) -> Self {
+        Self {
+            db,
+            on_health_change: std::sync::OnceLock::new(),
+        }
+    }
+}
 
 impl collect::Appender for TsdbAppender {
     type Ref = SeriesRef;
 
     fn resolve(&self, labels: &[(String, String)]) -> Option<SeriesRef> {
         let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        self.0.resolve(&pairs)
+        self.db.resolve(&pairs)
     }
 
     fn append(&self, samples: &mut [(SeriesRef, Sample)]) -> Result<u64, String> {
-        let out = self.0.append_resolved(samples).map_err(|e| e.to_string())?;
+        let out = self.db.append_resolved(samples).map_err(|e| e.to_string())?;
         Ok(out.rejected.len() as u64)
+    }
+
+    fn health_changed(&self, _job: &str, _up: bool) {
+        if let Some(f) = self.on_health_change.get() {
+            f();
+        }
     }
 }
 

@@ -449,7 +449,8 @@ pub async fn run_server(
     state.set_probe_modules(opts.probe_modules.clone());
     let app = api::router(state.clone());
 
-    let manager = collect::Manager::new(Arc::new(TsdbAppender(db.clone())));
+    let appender = Arc::new(TsdbAppender::new(db.clone()));
+    let manager = collect::Manager::new(appender.clone());
     let host_collector = Arc::new(parking_lot::Mutex::new(hostmetrics::Collector::new(
         opts.host.as_ref().map(|(_, o)| o.clone()).unwrap_or_default(),
     )));
@@ -525,6 +526,9 @@ pub async fn run_server(
     };
     let am_task = alertmanager.clone().map(|am| tokio::spawn(am.run()));
     let rule_manager = start_rules(&opts, &state, db.clone(), &external_url, alertmanager.clone())?;
+    // A target going down (or coming back) is evaluated at once rather than at the next tick.
+    let rm = rule_manager.clone();
+    let _ = appender.on_health_change.set(Box::new(move || rm.trigger()));
     let targets_mgr = manager.clone();
     let _ = state.hooks.targets.set(Arc::new(move || targets_mgr.status()));
     let reload = reload_hook(

@@ -761,6 +761,22 @@ impl Template {
         self.lines.len()
     }
 
+    /// The distinct metric names of the body, in body order.
+    pub(crate) fn metric_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in &self.lines {
+            let last = l.prefix.lines().last().unwrap_or("");
+            let name: String = last
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            if !name.is_empty() && out.last() != Some(&name) && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// The `n`-th body (from 0) of target `target`.
     fn render(&self, seed: u64, target: usize, n: u64, interval_s: f64) -> String {
         let mut out = String::with_capacity(self.lines.iter().map(|l| l.prefix.len() + 12).sum());

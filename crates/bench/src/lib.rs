@@ -9,12 +9,14 @@
 //! separate processes, Pharos included.
 
 mod agent;
+mod alerting;
 mod compare;
 mod exporter;
 pub mod fleet;
 pub mod load;
 mod query;
 mod report;
+mod rules;
 mod scrape;
 mod server;
 
@@ -42,6 +44,12 @@ enum Command {
     /// Run `pharos agent` collecting host metrics beside Debian's node_exporter and compare what
     /// each costs in CPU and memory.
     Agent(agent::Args),
+    /// Stop a scraped target and time the webhook notification from Pharos and from Prometheus +
+    /// Alertmanager side by side.
+    Alerting(alerting::Args),
+    /// Evaluate 10,000 alerting rules over 100k scraped series in Pharos and in Prometheus and
+    /// compare what the rules cost.
+    Rules(rules::Args),
 }
 
 /// What `load`, `compare` and `query` generate and how they send it.
@@ -85,6 +93,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Query(a) => query::run(a),
         Command::Scrape(a) => scrape::run(a),
         Command::Agent(a) => agent::run(a),
+        Command::Alerting(a) => alerting::run(a),
+        Command::Rules(a) => rules::run(a),
     }
 }
 

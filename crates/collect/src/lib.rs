@@ -29,6 +29,10 @@ pub trait Appender: Send + Sync + 'static {
     fn resolve(&self, labels: &[(String, String)]) -> Option<Self::Ref>;
     /// Stores one scrape's samples. Returns how many were refused (out of order, too old, …).
     fn append(&self, samples: &mut [(Self::Ref, Sample)]) -> Result<u64, String>;
+
+    /// Called once a scrape whose `up` differs from the target's previous one (or the first scrape
+    /// that failed) has been stored, so that whatever watches `up` (rules) can look at once.
+    fn health_changed(&self, _job: &str, _up: bool) {}
 }
 
 /// A target served in process (the host collector): produces a body as a scrape would fetch it.

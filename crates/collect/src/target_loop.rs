@@ -176,13 +176,22 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
             debug!(url = %target.url, error = %e, "storing scraped samples failed");
         }
         last_t = Some(t);
-        {
+        let changed = {
             let mut s = status.lock();
+            let before = s.health;
             s.health = if up { Health::Up } else { Health::Down };
+            let changed = match before {
+                Health::Unknown => !up,
+                _ => before != s.health,
+            };
             s.last_error = outcome.error.clone().unwrap_or_default();
             s.last_scrape = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(t.max(0) as u64));
             s.last_duration = took;
             s.last_samples = sample_count as u64;
+            changed
+        };
+        if changed {
+            appender.health_changed(&job.name, up);
         }
         if let Some(e) = &outcome.error {
             debug!(job = %job.name, url = %target.url, error = %e, "scrape failed");

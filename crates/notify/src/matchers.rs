@@ -440,7 +440,15 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn err_at(&self, start: usize, col: usize, end: usize, what: &str) -> Error {
-        let end = end.min(self.input.len());
+        // Byte offsets from the callers may fall inside a character: widen to whole characters.
+        let mut end = end.min(self.input.len());
+        while !self.input.is_char_boundary(end) {
+            end += 1;
+        }
+        let mut start = start.min(end);
+        while !self.input.is_char_boundary(start) {
+            start -= 1;
+        }
         let col_end = col + self.input[start..end].chars().count();
         if start >= self.input.len() {
             return Error::Matcher(format!("{col}:{col_end}: unexpected end of input, {what}"));
@@ -732,6 +740,14 @@ pub fn from_legacy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing: an error pointing into a multi-byte character must not slice through it.
+    #[test]
+    fn errors_inside_multibyte_characters_do_not_panic() {
+        for input in ["\n!\u{5f7}", "!é", "a!ü", "{x=\"y\", !日}"] {
+            assert!(parse_matchers(input).is_err(), "{input:?}");
+        }
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> LabelSet {
         pairs

@@ -392,12 +392,22 @@ groups:
             .unwrap_or(0);
         (n >= 3).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(3));
+    // The receiver stays down this long in all (`PHAROS_AM_OUTAGE_SECONDS`, 10 s in the test
+    // command; minutes when run by hand), the server crashing in the middle of it.
+    let outage = std::env::var("PHAROS_AM_OUTAGE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(10)
+        .max(6);
+    let down_since = Instant::now();
+    std::thread::sleep(Duration::from_secs(outage / 2));
     assert!(hook.bodies().is_empty());
     // Crash with the notifications pending, come back, then the receiver comes back.
     s.kill9();
     let s = start(dir.path());
-    std::thread::sleep(Duration::from_secs(2));
+    let rest = Duration::from_secs(outage).saturating_sub(down_since.elapsed());
+    std::thread::sleep(rest);
+    assert!(hook.bodies().is_empty());
     hook.up();
     let got = wait_until("every notification", Duration::from_secs(30), || {
         let b = hook.bodies();

@@ -242,3 +242,38 @@ fn rules_evaluate_record_alert_reload_and_restore() {
     assert_eq!(restored["state"], "pending");
     s.terminate();
 }
+
+/// A target found down is evaluated at once: with a one-hour evaluation interval the alert still
+/// shows within seconds of the failed scrape.
+#[test]
+fn a_failed_scrape_triggers_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = free_port();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: down\n    rules:\n      - alert: TargetDown\n        expr: up == 0\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("pharos.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1h\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: dead\n    static_configs:\n      - targets: ['127.0.0.1:{dead}']\n"
+        ),
+    )
+    .unwrap();
+    let s = Server::start(&dir.path().join("data"), &["--config", cfg.to_str().unwrap()]);
+    let c = client();
+    let started = Instant::now();
+    wait_for("the alert", Duration::from_secs(20), || {
+        let (_, v) = get_json(&c, &s.url("/api/v1/alerts"), &[]);
+        let alerts = v["data"]["alerts"].as_array()?.clone();
+        alert(&alerts, "TargetDown").cloned()
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}; the scheduled evaluation is up to an hour away",
+        started.elapsed()
+    );
+    s.terminate();
+}

@@ -55,12 +55,17 @@ enum Stop {
     Shutdown,
 }
 
+/// Evaluations triggered by scrape health closer than this to the previous one are skipped.
+const MIN_TRIGGER_GAP_MS: i64 = 1000;
+
 pub struct Manager {
     env: Arc<Env>,
     opts: Mutex<ManagerOptions>,
     groups: Mutex<BTreeMap<(String, String), Running>>,
     /// Set after the first load: groups loaded later start restored (nothing to restore).
     loaded_once: AtomicBool,
+    /// Bumped by [`Manager::trigger`]: every group evaluates at once, off its schedule.
+    trigger: tokio::sync::watch::Sender<u64>,
 }
 
 impl Manager {
@@ -70,6 +75,7 @@ impl Manager {
             opts: Mutex::new(opts),
             groups: Mutex::new(BTreeMap::new()),
             loaded_once: AtomicBool::new(false),
+            trigger: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -138,12 +144,21 @@ impl Manager {
         let env = self.env.clone();
         let opts = opts.clone();
         let g = group.clone();
-        let task = tokio::spawn(async move { run_group(env, g, rx, restore, opts).await });
+        let mut trigger = self.trigger.subscribe();
+        trigger.mark_unchanged();
+        let task = tokio::spawn(async move { run_group(env, g, rx, trigger, restore, opts).await });
         Running {
             group,
             stop: tx,
             task,
         }
+    }
+
+    /// Makes every group evaluate now, without waiting for its next slot (a scraped target went
+    /// down or came back). The groups keep their schedule; evaluations closer than a second to the
+    /// previous one are skipped.
+    pub fn trigger(&self) {
+        self.trigger.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The running groups, by file and name.
@@ -169,6 +184,7 @@ async fn run_group(
     env: Arc<Env>,
     group: Arc<Group>,
     mut stop: tokio::sync::watch::Receiver<Stop>,
+    mut trigger: tokio::sync::watch::Receiver<u64>,
     restore: bool,
     opts: ManagerOptions,
 ) {
@@ -181,12 +197,35 @@ async fn run_group(
         None => group.eval_timestamp((env.now_ms)()) + interval,
     };
     let mut restore = restore;
+    let mut last_triggered: Option<i64> = None;
     loop {
         let wait = eval_ts - (env.now_ms)();
         if wait > 0 {
+            let mut triggered = false;
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
                 _ = stop.changed() => {}
+                r = trigger.changed() => triggered = r.is_ok(),
+            }
+            if triggered && *stop.borrow() == Stop::Run {
+                let now = (env.now_ms)();
+                let prev = group.status.lock().last_eval_ts;
+                let latest = prev.max(last_triggered);
+                if latest.is_none_or(|last| now - last >= MIN_TRIGGER_GAP_MS.min(interval / 2)) {
+                    last_triggered = Some(now);
+                    let (g, env2, opts2, do_restore) = (group.clone(), env.clone(), opts.clone(), restore);
+                    let _ = tokio::task::spawn_blocking(move || {
+                        g.eval(&env2, now);
+                        if do_restore {
+                            restore_for_state(&env2, &g, (env2.now_ms)(), &opts2);
+                        }
+                        // The schedule continues from its own slots.
+                        g.status.lock().last_eval_ts = prev;
+                    })
+                    .await;
+                    restore = false;
+                }
+                continue;
             }
         }
         let state = *stop.borrow();

@@ -14,7 +14,7 @@ use reqwest::blocking::Client;
 use serde::Serialize;
 
 use crate::parse_duration;
-use crate::report::{Machine, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, command_line, date, machine, publish, section_head};
 use crate::server::{Proc, free_port, spawn, wait_ready};
 
 const BEGIN: &str = "<!-- pharos bench alerting: begin (generated; rerun the command to replace) -->";
@@ -145,13 +145,7 @@ struct Report {
 }
 
 fn version(bin: &Path) -> String {
-    std::process::Command::new(bin)
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr))
-        .and_then(|t| t.lines().next().map(str::to_string))
-        .unwrap_or_default()
+    crate::server::first_line(bin, &["--version"])
 }
 
 fn rand_below(n: u64) -> u64 {
@@ -214,23 +208,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let seen = Arc::new(Seen::default());
     let hook = receiver(seen.clone())?;
 
-    let ne_port = free_port()?;
-    let ne_args = vec![
-        format!("--web.listen-address=127.0.0.1:{ne_port}"),
-        "--collector.disable-defaults".to_string(),
-        "--collector.loadavg".to_string(),
-    ];
-    let start_target = || -> anyhow::Result<Proc> {
+    // Each trial scrapes a node_exporter on a new port: Prometheus places a target's scrapes at a
+    // phase hashed from its labels, so a new address gives a new distance between its scrapes and
+    // its rule evaluations, which decides most of its latency. Trials sample that distance.
+    let start_target = |port: u16| -> anyhow::Result<Proc> {
         let mut p = spawn(
             "node_exporter",
             &args.node_exporter_bin,
-            &ne_args,
+            &[
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                "--collector.disable-defaults".to_string(),
+                "--collector.loadavg".to_string(),
+            ],
             &out.join("alerting-target.log"),
         )?;
-        wait_ready(&mut p, &client, &format!("http://127.0.0.1:{ne_port}/metrics"))?;
+        wait_ready(&mut p, &client, &format!("http://127.0.0.1:{port}/metrics"))?;
         Ok(p)
     };
-    let mut target = start_target()?;
+    let mut ne_port = free_port()?;
+    let mut target = start_target(ne_port)?;
 
     let rules = out.join("alerting-rules.yml");
     std::fs::write(
@@ -242,10 +238,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{hook}{path}\n        send_resolved: true\n"
         )
     };
-    let scrape = format!(
-        "scrape_configs:\n  - job_name: target\n    scrape_interval: {secs}s\n    scrape_timeout: {}s\n    static_configs: [{{targets: ['127.0.0.1:{ne_port}']}}]\n",
-        (secs - 1.0).max(1.0)
-    );
+    let scrape = |port: u16| {
+        format!(
+            "scrape_configs:\n  - job_name: target\n    scrape_interval: {secs}s\n    scrape_timeout: {}s\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n",
+            (secs - 1.0).max(1.0)
+        )
+    };
 
     // Pharos: scrape, rules and alert manager in one process.
     let p_port = free_port()?;
@@ -253,13 +251,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&p_dir);
     std::fs::create_dir_all(&p_dir)?;
     std::fs::write(p_dir.join("am.yml"), am_route("/pharos"))?;
-    std::fs::write(
-        p_dir.join("pharos.yml"),
+    let pharos_config = |port: u16| {
         format!(
-            "global:\n  evaluation_interval: {secs}s\nrule_files: ['{}']\nalertmanager:\n  config_file: am.yml\n{scrape}",
-            rules.display()
-        ),
-    )?;
+            "global:\n  evaluation_interval: {secs}s\nrule_files: ['{}']\nalertmanager:\n  config_file: am.yml\n{}",
+            rules.display(),
+            scrape(port)
+        )
+    };
+    std::fs::write(p_dir.join("pharos.yml"), pharos_config(ne_port))?;
     let mut pharos = spawn(
         "pharos server",
         &exe,
@@ -303,13 +302,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let prom_dir = out.join("alerting-prometheus");
     let _ = std::fs::remove_dir_all(&prom_dir);
     std::fs::create_dir_all(&prom_dir)?;
-    std::fs::write(
-        prom_dir.join("prometheus.yml"),
+    let prom_config = |port: u16| {
         format!(
-            "global:\n  evaluation_interval: {secs}s\nrule_files: ['{}']\nalerting:\n  alertmanagers:\n    - static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]\n{scrape}",
-            rules.display()
-        ),
-    )?;
+            "global:\n  evaluation_interval: {secs}s\nrule_files: ['{}']\nalerting:\n  alertmanagers:\n    - static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]\n{}",
+            rules.display(),
+            scrape(port)
+        )
+    };
+    std::fs::write(prom_dir.join("prometheus.yml"), prom_config(ne_port))?;
     let mut prom = spawn(
         "prometheus",
         &args.prometheus_bin,
@@ -318,19 +318,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
             format!("--web.listen-address=127.0.0.1:{prom_port}"),
             "--rules.alert.resend-delay=2s".into(),
+            "--web.enable-lifecycle".into(),
         ],
         &out.join("alerting-prometheus.log"),
     )?;
     let prom_url = format!("http://127.0.0.1:{prom_port}");
     wait_ready(&mut prom, &client, &format!("{prom_url}/-/ready"))?;
 
-    let up = r#"up{job="target"}"#;
     let mut p_lat = Vec::new();
     let mut pa_lat = Vec::new();
     for trial in 1..=args.trials {
         // Both see the target up and have resolved any earlier alert.
+        let up = format!(r#"up{{job="target",instance="127.0.0.1:{ne_port}"}}"#);
         wait("both to scrape the target", Duration::from_secs(60), || {
-            query_is(&client, &p_url, up, "1") && query_is(&client, &prom_url, up, "1")
+            query_is(&client, &p_url, &up, "1") && query_is(&client, &prom_url, &up, "1")
         })?;
         std::thread::sleep(Duration::from_millis(
             rand_below(args.interval.as_millis() as u64) + 500,
@@ -355,8 +356,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         p_lat.push(p);
         pa_lat.push(pa);
+        // The next target, on a new port; the old one's alert resolves as its series go stale.
         let t1 = Instant::now();
-        target = start_target()?;
+        ne_port = free_port()?;
+        target = start_target(ne_port)?;
+        std::fs::write(p_dir.join("pharos.yml"), pharos_config(ne_port))?;
+        std::fs::write(prom_dir.join("prometheus.yml"), prom_config(ne_port))?;
+        for url in [&p_url, &prom_url] {
+            let r = client
+                .post(format!("{url}/-/reload"))
+                .send()
+                .context("reloading")?;
+            if !r.status().is_success() {
+                bail!("reload of {url} failed: {}", r.text().unwrap_or_default());
+            }
+        }
         wait("both to resolve", Duration::from_secs(120), || {
             seen.first_since("/pharos", "resolved", t1).is_some()
                 && seen.first_since("/alertmanager", "resolved", t1).is_some()
@@ -394,20 +408,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_ratio,
         checks,
     };
-    std::fs::write(
-        out.join("alerting-results.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
     let md = markdown(&report);
-    println!("{md}");
-    if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
-        eprintln!("alerting: wrote the section in {}", args.md_file.display());
-    }
-    if !report.checks.is_empty() {
-        bail!("{}", report.checks.join("; "));
-    }
-    Ok(())
+    publish(
+        "alerting",
+        &out.join("alerting-results.json"),
+        &report,
+        &md,
+        args.write_md,
+        &args.md_file,
+        (BEGIN, END),
+        &report.checks,
+    )
 }
 
 fn markdown(r: &Report) -> String {
@@ -430,8 +441,12 @@ fn markdown(r: &Report) -> String {
          (`for: 0s`) is evaluated every {i}s; alerts are routed with `group_wait: 0s`, `group_interval: 1s` \
          to a webhook served by the bench. Prometheus runs with `--rules.alert.resend-delay=2s` and sends \
          to Alertmanager. Each of {n} trials stops node_exporter with SIGTERM at a random phase of the \
-         interval and measures until each webhook receives its firing notification, then restarts it and \
-         waits until both resolve. Pharos evaluates the rules as soon as a scrape finds the target down.\n\n\
+         interval and measures until each webhook receives its firing notification; the next trial's \
+         node_exporter listens on a new port, loaded into both by a config reload, and the trial waits until \
+         both have resolved the old alert. Prometheus places a target's scrapes at a phase hashed from its \
+         labels, so each new address also gives a new distance between its scrapes and its rule evaluations, \
+         which decides most of its latency; Pharos evaluates the rules as soon as a scrape finds the target \
+         down.\n\n\
          | | median | maximum | minimum |\n|---|---|---|---|\n{}{}\n\
          Ratios Pharos / Prometheus + Alertmanager: median {:.3} (floor 0.7), maximum {:.3} (floor 0.8).\n\n{END}\n",
         row("Pharos", &r.pharos),

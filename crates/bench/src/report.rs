@@ -181,6 +181,32 @@ pub(crate) fn write_section(path: &Path, begin: &str, end: &str, section: &str) 
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The end of every side-by-side run: the results as JSON in `out`, the Markdown section printed
+/// and, with `write_md`, written into `md_file` between its markers; fails if a check failed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn publish(
+    name: &str,
+    out: &Path,
+    results: &impl Serialize,
+    md: &str,
+    write_md: bool,
+    md_file: &Path,
+    (begin, end): (&str, &str),
+    checks: &[String],
+) -> anyhow::Result<()> {
+    std::fs::write(out, serde_json::to_string_pretty(results)?)
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("{md}");
+    if write_md {
+        write_section(md_file, begin, end, md)?;
+        eprintln!("{name}: wrote the section in {}", md_file.display());
+    }
+    if !checks.is_empty() {
+        anyhow::bail!("{}", checks.join("; "));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

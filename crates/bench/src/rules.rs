@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::exporter::Exporter;
 use crate::parse_duration;
-use crate::report::{Machine, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, command_line, date, machine, publish, section_head};
 use crate::server::{clock_ticks, cpu_ticks, current_rss, free_port, spawn, wait_ready};
 
 const BEGIN: &str = "<!-- pharos bench rules: begin (generated; rerun the command to replace) -->";
@@ -319,13 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pr_side = measure(&mut prom, &client, &scrape_only, &with_rules, &args, groups)?;
     drop(prom);
 
-    let version = std::process::Command::new(&args.prometheus_bin)
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr))
-        .and_then(|t| t.lines().next().map(str::to_string))
-        .unwrap_or_default();
+    let version = crate::server::first_line(&args.prometheus_bin, &["--version"]);
     let mut checks = Vec::new();
     if p_side.missed_iterations > 0.0 {
         checks.push(format!(
@@ -360,20 +354,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         prometheus: pr_side,
         checks,
     };
-    std::fs::write(
-        out.join("rules-results.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
     let md = markdown(&report);
-    println!("{md}");
-    if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
-        eprintln!("rules: wrote the section in {}", args.md_file.display());
-    }
-    if !report.checks.is_empty() {
-        bail!("{}", report.checks.join("; "));
-    }
-    Ok(())
+    publish(
+        "rules",
+        &out.join("rules-results.json"),
+        &report,
+        &md,
+        args.write_md,
+        &args.md_file,
+        (BEGIN, END),
+        &report.checks,
+    )
 }
 
 fn markdown(r: &Report) -> String {

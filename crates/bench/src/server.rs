@@ -213,7 +213,7 @@ pub(crate) fn clock_ticks() -> u64 {
         .unwrap_or(100)
 }
 
-fn first_line(program: &Path, args: &[&str]) -> String {
+pub(crate) fn first_line(program: &Path, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()

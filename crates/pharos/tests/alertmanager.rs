@@ -134,6 +134,15 @@ fn write_setup(dir: &std::path::Path, hook_port: u16, rules: &str, group_interva
   routes:
     - matchers: ['severity="P0"']
       receiver: pager
+    - matchers: ['alertname="Muted"']
+      receiver: hook
+      mute_time_intervals: [always]
+time_intervals:
+  - name: always
+    time_intervals:
+      - times:
+          - start_time: '00:00'
+            end_time: '24:00'
 receivers:
   - name: hook
     webhook_configs:
@@ -199,6 +208,9 @@ groups:
       - alert: Symptom
         expr: vector(1)
         labels: {severity: P3}
+      - alert: Muted
+        expr: vector(1)
+        labels: {severity: P3}
 "#;
 
 #[test]
@@ -247,6 +259,10 @@ fn rules_route_to_a_webhook_and_amtool_drives_the_api() {
         .collect();
     assert!(!names.contains(&"Outage".to_string()), "{names:?}");
     assert!(!names.contains(&"Symptom".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"Muted".to_string()),
+        "muted by its route's time interval: {names:?}"
+    );
     // Deduplicated: the same firing group is not sent again within the repeat interval.
     assert_eq!(names.iter().filter(|n| *n == "Always").count(), 1, "{names:?}");
 

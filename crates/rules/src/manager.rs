@@ -55,7 +55,7 @@ enum Stop {
     Shutdown,
 }
 
-/// Evaluations triggered by scrape health closer than this to the previous one are skipped.
+/// Evaluations triggered by scrape health wait until this long after the previous one.
 const MIN_TRIGGER_GAP_MS: i64 = 1000;
 
 pub struct Manager {
@@ -155,8 +155,8 @@ impl Manager {
     }
 
     /// Makes every group evaluate now, without waiting for its next slot (a scraped target went
-    /// down or came back). The groups keep their schedule; evaluations closer than a second to the
-    /// previous one are skipped.
+    /// down or came back). The groups keep their schedule; a triggered evaluation comes at least a
+    /// second after the previous one, and not at all when the next scheduled one is due first.
     pub fn trigger(&self) {
         self.trigger.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -208,10 +208,23 @@ async fn run_group(
                 r = trigger.changed() => triggered = r.is_ok(),
             }
             if triggered && *stop.borrow() == Stop::Run {
-                let now = (env.now_ms)();
                 let prev = group.status.lock().last_eval_ts;
                 let latest = prev.max(last_triggered);
-                if latest.is_none_or(|last| now - last >= MIN_TRIGGER_GAP_MS.min(interval / 2)) {
+                // Too soon after the last evaluation: wait out the gap rather than drop the trigger
+                // (a target found down just after a scheduled evaluation would otherwise wait a
+                // whole interval).
+                let gap = MIN_TRIGGER_GAP_MS.min(interval / 2);
+                if let Some(last) = latest {
+                    let wait = last + gap - (env.now_ms)();
+                    if wait > 0 {
+                        tokio::select! {
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                }
+                let now = (env.now_ms)();
+                if *stop.borrow() == Stop::Run && now < eval_ts {
                     last_triggered = Some(now);
                     let (g, env2, opts2, do_restore) = (group.clone(), env.clone(), opts.clone(), restore);
                     let _ = tokio::task::spawn_blocking(move || {

@@ -418,9 +418,33 @@ groups:
     let down_since = Instant::now();
     std::thread::sleep(Duration::from_secs(outage / 2));
     assert!(hook.bodies().is_empty());
+    // A silence (for an alert that does not exist) must survive the crash too.
+    let c = client();
+    let sil: Value = c
+        .post(s.url("/api/v2/silences"))
+        .json(&serde_json::json!({
+            "matchers": [{"name": "alertname", "value": "Elsewhere", "isRegex": false, "isEqual": true}],
+            "startsAt": "2020-01-01T00:00:00Z",
+            "endsAt": "2099-01-01T00:00:00Z",
+            "createdBy": "test",
+            "comment": "survives kill -9",
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let silence_id = sil["silenceID"].as_str().unwrap().to_string();
     // Crash with the notifications pending, come back, then the receiver comes back.
     s.kill9();
     let s = start(dir.path());
+    let sil: Value = c
+        .get(s.url(&format!("/api/v2/silence/{silence_id}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(sil["comment"], "survives kill -9");
+    assert_eq!(sil["status"]["state"], "active");
     let rest = Duration::from_secs(outage).saturating_sub(down_since.elapsed());
     std::thread::sleep(rest);
     assert!(hook.bodies().is_empty());

@@ -42,19 +42,7 @@ fn alert_json(a: &rules::Alert) -> Value {
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: shortest digits, exponent with sign and at least two
 /// digits (`1e+00`, `2.5e-07`, `NaN`, `+Inf`).
 pub fn go_exp(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let s = format!("{v:e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let (sign, digits) = match exp.strip_prefix('-') {
-        Some(d) => ('-', d),
-        None => ('+', exp),
-    };
-    format!("{mant}e{sign}{digits:0>2}")
+    template::format_float(v, 'e', -1)
 }
 
 fn rule_manager(st: &ApiState) -> Option<&Arc<rules::Manager>> {

@@ -262,7 +262,7 @@ fn run_group(
                     eval_errs.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         r.name(),
-                        go_duration(ts)
+                        template::duration_string(ts * 1_000_000)
                     ));
                 }
             }
@@ -484,26 +484,9 @@ fn samples_string(v: &[(Labels, f64)]) -> String {
         return "nil".into();
     }
     v.iter()
-        .map(|(l, f)| format!("{} {}", labels_string(l), go_upper_exp(*f)))
+        .map(|(l, f)| format!("{} {}", labels_string(l), template::format_float(*f, 'E', -1)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Go's `strconv.FormatFloat(v, 'E', -1, 64)`: `1.2E+02`, `NaN`, `+Inf`.
-fn go_upper_exp(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let s = format!("{v:E}");
-    let (mant, exp) = s.split_once('E').unwrap_or((&s, "0"));
-    let (sign, digits) = match exp.strip_prefix('-') {
-        Some(d) => ('-', d),
-        None => ('+', exp),
-    };
-    format!("{mant}E{sign}{digits:0>2}")
 }
 
 fn indent(s: &str, pad: &str) -> String {
@@ -519,37 +502,4 @@ fn indent(s: &str, pad: &str) -> String {
         }
     }
     out
-}
-
-/// Go's `time.Duration.String()` for whole milliseconds: `0s`, `1m30s`, `1h0m0s`, `1.5s`.
-pub fn go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let neg = ms < 0;
-    let ms = ms.unsigned_abs();
-    let mut s = String::new();
-    if neg {
-        s.push('-');
-    }
-    if ms < 1000 {
-        s.push_str(&format!("{ms}ms"));
-        return s;
-    }
-    let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
-    let (m, rem) = (rem / 60_000, rem % 60_000);
-    let (sec, frac) = (rem / 1000, rem % 1000);
-    if h > 0 {
-        s.push_str(&format!("{h}h{m}m"));
-    } else if m > 0 {
-        s.push_str(&format!("{m}m"));
-    }
-    s.push_str(&sec.to_string());
-    if frac > 0 {
-        let f = format!("{frac:03}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
-    }
-    s.push('s');
-    s
 }

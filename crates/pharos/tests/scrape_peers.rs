@@ -410,8 +410,13 @@ fn targets_api_reload_and_file_sd() {
     )
     .unwrap();
     wait_until("the file's target to be scraped", Duration::from_secs(20), || {
+        // The file's target, not merely the first one: before the file is read, the first
+        // active target is the host collector's, which is up from the start.
         let t = targets("any");
-        t["data"]["activeTargets"][0]["health"] == "up"
+        t["data"]["activeTargets"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["scrapePool"] == "files" && x["health"] == "up")
+        })
     });
     let t = targets("any");
     let active = t["data"]["activeTargets"].as_array().unwrap();

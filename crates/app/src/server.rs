@@ -297,6 +297,7 @@ pub(crate) fn host_source(c: Arc<parking_lot::Mutex<hostmetrics::Collector>>) ->
         Ok(collect::http::Fetched {
             body: text.into_bytes(),
             content_type: Some("text/plain; version=0.0.4".into()),
+            keep_alive: false,
         })
     })
 }
@@ -328,6 +329,7 @@ fn self_source(state: Arc<api::ApiState>) -> collect::LocalSource {
         Ok(collect::http::Fetched {
             body: api::encode_metrics(&state).into_bytes(),
             content_type: Some("text/plain; version=0.0.4".into()),
+            keep_alive: false,
         })
     })
 }
@@ -340,6 +342,7 @@ fn push_source(store: Arc<push::Store>) -> collect::LocalSource {
         Ok(collect::http::Fetched {
             body: text.into_bytes(),
             content_type: Some("text/plain; version=0.0.4".into()),
+            keep_alive: false,
         })
     })
 }

@@ -114,6 +114,9 @@ pub fn client(cfg: &HttpClientConfig) -> Result<reqwest::Client, String> {
 pub struct Fetched {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
+    /// The server keeps the connection open for another request (HTTP/1.1 without
+    /// `Connection: close`, or HTTP/2).
+    pub keep_alive: bool,
 }
 
 /// Fetches one scrape. `limit` bounds the body as received and once inflated (0: none).
@@ -149,6 +152,12 @@ pub async fn fetch(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let keep_alive = resp.version() >= reqwest::Version::HTTP_11
+        && !resp
+            .headers()
+            .get(header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
     let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0).min(1 << 20) as usize);
     while let Some(chunk) = resp.chunk().await.map_err(describe)? {
         body.extend_from_slice(&chunk);
@@ -162,7 +171,11 @@ pub async fn fetch(
             None => inflate(&body, limit)?,
         };
     }
-    Ok(Fetched { body, content_type })
+    Ok(Fetched {
+        body,
+        content_type,
+        keep_alive,
+    })
 }
 
 /// Inflates a gzip body of any number of members, within `limit` (0: none).

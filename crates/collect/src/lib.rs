@@ -8,6 +8,7 @@ pub mod http;
 pub mod members;
 mod pool;
 mod target_loop;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;

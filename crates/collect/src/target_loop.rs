@@ -1,8 +1,11 @@
 //! One target's scrape loop. Scrapes start at `hash mod interval` past each multiple of the interval,
 //! so a job's targets spread over the interval and keep their slot across restarts; a sample's
 //! timestamp is its slot when the scrape starts within 10 ms of it, which keeps timestamps evenly
-//! spaced and cheap to compress.
+//! spaced and cheap to compress. Between scrapes the loop watches an idle connection to the target
+//! (see [`crate::watch`]) and scrapes at once when the target's process goes away.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,6 +16,7 @@ use tokio::sync::oneshot;
 use tracing::debug;
 
 use crate::pool::Stop;
+use crate::watch::Verdict;
 use crate::{Appender, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,20 +107,42 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
     let mut report: Option<Vec<A::Ref>> = None;
     let mut last_t = None;
     let mut next = first_slot(now_ms(), interval, target.hash);
+    let watched = if job.watch_connection && local.is_none() {
+        crate::watch::endpoint(&target.url)
+    } else {
+        None
+    };
+    let mut watching: Option<Pin<Box<dyn Future<Output = Verdict> + Send>>> = None;
     loop {
         let wait = u64::try_from(next - now_ms()).unwrap_or(0);
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        // An early scrape, because the watched connection says the target is gone, keeps the
+        // schedule: its sample is stamped when it runs and the next slot stays the next slot.
+        let early = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => false,
+            v = next_verdict(&mut watching) => match v {
+                Verdict::Gone(why) => {
+                    debug!(job = %job.name, url = %target.url, why = %why, "the target closed the watched connection: scraping now");
+                    true
+                }
+                Verdict::Quiet(why) => {
+                    debug!(job = %job.name, url = %target.url, why, "stopped watching the target's connection until the next scrape");
+                    watching = None;
+                    continue;
+                }
+            },
             why = &mut stop => {
                 end_of_run(why.unwrap_or(Stop::Shutdown), &mut cache, &report, last_t, next, interval, &*appender).await;
                 return;
             }
-        }
+        };
+        // The watch closes before the scrape: a server serving one connection at a time then
+        // serves the scrape.
+        watching = None;
         let start = now_ms();
-        let t = if (start - next).abs() <= TIMESTAMP_TOLERANCE_MS {
+        let t = if !early && (start - next).abs() <= TIMESTAMP_TOLERANCE_MS {
             next
         } else {
-            start
+            start.max(last_t.map_or(i64::MIN, |l| l + 1))
         };
         let started = Instant::now();
         let forced = forced_error.lock().clone();
@@ -147,6 +173,7 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
             limits: job.limits,
         };
         let mut res = Resolver(&*appender);
+        let keep_alive = fetched.as_ref().is_ok_and(|f| f.keep_alive);
         let mut outcome = match fetched {
             Ok(f) => {
                 let format = Format::from_content_type(f.content_type.as_deref());
@@ -196,12 +223,26 @@ pub(crate) async fn run<A: Appender>(args: LoopArgs<A>, mut stop: oneshot::Recei
         if let Some(e) = &outcome.error {
             debug!(job = %job.name, url = %target.url, error = %e, "scrape failed");
         }
+        if early {
+            continue;
+        }
+        if let Some((host, port)) = watched.clone().filter(|_| up && keep_alive) {
+            watching = Some(Box::pin(crate::watch::watch(host, port, timeout)));
+        }
         next += interval;
         let now = now_ms();
         if next <= now {
             // Fell behind (a suspended process, a slow store): skip the missed slots.
             next = first_slot(now, interval, target.hash);
         }
+    }
+}
+
+/// The end of the watch in progress; never, when there is none.
+async fn next_verdict(watching: &mut Option<Pin<Box<dyn Future<Output = Verdict> + Send>>>) -> Verdict {
+    match watching {
+        Some(w) => w.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -501,3 +501,125 @@ fn targets_api_reload_and_file_sd() {
     let log = pharos.log_text();
     assert!(log.contains("configuration reloaded"), "{log}");
 }
+
+/// Samples of a range query over `[5m]` at now: `(timestamp ms, value)` for each series' `job`.
+fn up_samples(url: &str) -> BTreeMap<String, Vec<(i64, f64)>> {
+    let (status, v) = get_json(&client(), &format!("{url}/api/v1/query"), &[("query", "up[5m]")]);
+    assert_eq!(status, 200, "{v}");
+    v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let points = r["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+                    (t, p[1].as_str().unwrap().parse().unwrap())
+                })
+                .collect();
+            (r["metric"]["job"].as_str().unwrap().to_string(), points)
+        })
+        .collect()
+}
+
+/// A target whose process exits is seen down at once, not at its next scrape: between scrapes
+/// Pharos holds an idle connection to it, and scrapes as soon as the exiting process closes it.
+/// The same target in a job with `watch_connection: false` keeps its schedule.
+#[test]
+fn a_stopped_target_is_seen_down_before_its_next_scrape() {
+    let ne_bin = "/usr/bin/prometheus-node-exporter";
+    if !peer(ne_bin) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ne = free_port();
+    let mut node = spawn(
+        ne_bin,
+        &[
+            format!("--web.listen-address=127.0.0.1:{ne}"),
+            "--collector.disable-defaults".into(),
+            "--collector.loadavg".into(),
+        ],
+        &d.join("ne.log"),
+    );
+    wait_http(&format!("http://127.0.0.1:{ne}/metrics"));
+    let interval_ms = 15_000;
+    let cfg = d.join("pharos.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{scrape_interval: 15s}}\nscrape_configs:\n  \
+             - job_name: watched\n    static_configs: [{{targets: ['127.0.0.1:{ne}']}}]\n  \
+             - job_name: unwatched\n    watch_connection: false\n    \
+               static_configs: [{{targets: ['127.0.0.1:{ne}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let pharos = Server::start(&d.join("data"), &["--config", cfg.to_str().unwrap()]);
+    let purl = format!("http://{}", pharos.addr);
+    wait_until("both jobs' first scrape", Duration::from_secs(40), || {
+        query(&purl, "up == 1").len() == 2
+    });
+    // Stop the target where its next scheduled scrape is at least 6 s away, so that only the watch
+    // can see it down in the next 5 s.
+    let last_scrape_ms = || -> i64 {
+        let v = query(&purl, r#"timestamp(up{job="watched"})"#);
+        let secs: f64 = v[0].rsplit(" => ").next().unwrap().parse().unwrap();
+        (secs * 1000.0).round() as i64
+    };
+    let next_slot = loop {
+        let next = last_scrape_ms() + interval_ms;
+        let left = next - now_ms();
+        if left > 6_000 && left < interval_ms - 300 {
+            break next;
+        }
+        std::thread::sleep(Duration::from_millis(u64::try_from(left.max(0)).unwrap() + 500));
+    };
+    let status = Command::new("kill")
+        .args(["-TERM", &node.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopped = Instant::now();
+    let _ = node.0.wait();
+    wait_until("the watched job's up to be 0", Duration::from_secs(5), || {
+        query(&purl, r#"up{job="watched"} == 0"#).len() == 1
+    });
+    let seen = stopped.elapsed();
+    println!("the watched target was seen down {seen:?} after SIGTERM (scrape interval 15s)");
+
+    let samples = up_samples(&purl);
+    let watched = &samples["watched"];
+    let (t_down, v) = *watched.last().unwrap();
+    assert_eq!(v, 0.0, "{watched:?}");
+    assert!(
+        t_down < next_slot - 1_000,
+        "the down sample is before the next slot: {watched:?}"
+    );
+    assert!(
+        watched[..watched.len() - 1].iter().all(|&(_, v)| v == 1.0),
+        "{watched:?}"
+    );
+    // The unwatched job keeps its schedule: its samples stay an interval apart.
+    let unwatched = &samples["unwatched"];
+    for w in unwatched.windows(2) {
+        let gap = w[1].0 - w[0].0;
+        let off = (gap % interval_ms).min(interval_ms - gap % interval_ms);
+        assert!(off < 200, "{unwatched:?}");
+    }
+    // The target is down in the targets API with the scrape's error.
+    let targets = get_json(&client(), &format!("{purl}/api/v1/targets"), &[]).1;
+    let w = targets["data"]["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["scrapePool"] == "watched")
+        .cloned()
+        .unwrap();
+    assert_eq!(w["health"], "down", "{w}");
+    assert!(w["lastError"].as_str().unwrap().contains("refused"), "{w}");
+}

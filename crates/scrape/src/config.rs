@@ -144,6 +144,9 @@ pub struct ScrapeConfigYaml {
     pub follow_redirects: Option<bool>,
     pub enable_http2: Option<bool>,
     pub oauth2: Option<serde_yaml::Value>,
+    /// Pharos: hold an idle connection to each target between scrapes and scrape at once when the
+    /// target's process closes it (default true; never through a proxy).
+    pub watch_connection: Option<bool>,
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
     #[serde(default)]
@@ -283,6 +286,8 @@ pub struct Job {
     pub http_sd: Vec<HttpSd>,
     pub relabel: Vec<Rule>,
     pub metric_relabel: Vec<Rule>,
+    /// Watch an idle connection to each target between scrapes (see `watch_connection`).
+    pub watch_connection: bool,
 }
 
 impl Job {
@@ -301,6 +306,7 @@ impl Job {
             && self.enable_compression == other.enable_compression
             && self.limits == other.limits
             && self.http == other.http
+            && self.watch_connection == other.watch_connection
             && rules_text(&self.metric_relabel) == rules_text(&other.metric_relabel)
     }
 }
@@ -707,5 +713,6 @@ fn resolve_job(
         http_sd,
         relabel,
         metric_relabel,
+        watch_connection: c.watch_connection.unwrap_or(true) && c.proxy_url.is_none(),
     })
 }

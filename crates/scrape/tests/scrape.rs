@@ -41,6 +41,21 @@ fn defaults_follow_prometheus() {
 }
 
 #[test]
+fn connections_are_watched_unless_turned_off_or_proxied() {
+    let j = jobs(
+        "scrape_configs:\n  - job_name: a\n  - job_name: b\n    watch_connection: false\n  \
+         - job_name: c\n    proxy_url: http://proxy:3128\n",
+    )
+    .unwrap();
+    let w: Vec<bool> = j.iter().map(|j| j.watch_connection).collect();
+    assert_eq!(w, [true, false, false]);
+    assert!(!j[0].same_scrape(&scrape::Job {
+        watch_connection: false,
+        ..j[0].clone()
+    }));
+}
+
+#[test]
 fn config_errors_name_the_job_and_field() {
     let e = jobs("scrape_configs:\n  - job_name: a\n  - job_name: a\n").unwrap_err();
     assert_eq!(e, "found multiple scrape configs with job name \"a\"");

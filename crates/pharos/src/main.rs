@@ -66,6 +66,32 @@ fn init_logging(level: &str, format: LogFormat) {
     }
 }
 
+/// Raises the soft limit on open files to the hard one, as Go programs (Prometheus) do at start:
+/// a server scraping a thousand targets holds two connections to each (the scrape's, kept alive,
+/// and the idle one watching for the target's exit), beyond the 1024 many systems set by default.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct we own and pass by pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || lim.rlim_cur >= lim.rlim_max {
+        return;
+    }
+    let before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: setrlimit reads one rlimit from the struct we own and pass by pointer.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+        tracing::debug!(from = before, to = lim.rlim_max, "raised the open files limit");
+    } else {
+        tracing::warn!(
+            limit = before,
+            hard = lim.rlim_max,
+            "could not raise the open files limit: scraping many targets may run out of descriptors"
+        );
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // Before anything else touches the heap: every page touched before this is a huge page.
     if std::env::args_os().nth(1).is_some_and(|a| a == "agent") {
@@ -73,6 +99,9 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     init_logging(&cli.log_level, cli.log_format);
+    if matches!(cli.command, Command::Server(_) | Command::Agent(_)) {
+        raise_open_files_limit();
+    }
     let result = match cli.command {
         Command::Check(args) => return check::run(args),
         Command::Test(args) => return test::run(args),

@@ -623,3 +623,34 @@ fn a_stopped_target_is_seen_down_before_its_next_scrape() {
     assert_eq!(w["health"], "down", "{w}");
     assert!(w["lastError"].as_str().unwrap().contains("refused"), "{w}");
 }
+
+/// A server started with a low soft limit on open files raises it to the hard limit, as Prometheus
+/// does, so that two connections per target fit for thousands of targets.
+#[test]
+fn the_open_files_limit_is_raised_to_the_hard_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pharos.log");
+    let mut child = Proc(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -Sn 256 && exec '{}' server --listen 127.0.0.1:0 --data-dir '{}' \
+                 --no-host-metrics --no-push --no-self-metrics --no-builtin-rules 2>'{}'",
+                env!("CARGO_BIN_EXE_pharos"),
+                dir.path().join("data").display(),
+                log.display()
+            ))
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the server to listen", Duration::from_secs(60), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("listening address="))
+    });
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.0.id())).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let v: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard) = (v[3], v[4]);
+    assert_eq!(soft, hard, "{line}");
+    assert_ne!(soft, "256", "{line}");
+    let _ = child.0.kill();
+}

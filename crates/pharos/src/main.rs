@@ -69,6 +69,7 @@ fn init_logging(level: &str, format: LogFormat) {
 /// Raises the soft limit on open files to the hard one, as Go programs (Prometheus) do at start:
 /// a server scraping a thousand targets holds two connections to each (the scrape's, kept alive,
 /// and the idle one watching for the target's exit), beyond the 1024 many systems set by default.
+/// The bench raises it too: its exporter serves those connections, its servers inherit the limit.
 fn raise_open_files_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -99,7 +100,10 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     init_logging(&cli.log_level, cli.log_format);
-    if matches!(cli.command, Command::Server(_) | Command::Agent(_)) {
+    if matches!(
+        cli.command,
+        Command::Server(_) | Command::Agent(_) | Command::Bench(_)
+    ) {
         raise_open_files_limit();
     }
     let result = match cli.command {

@@ -3,6 +3,7 @@
 # data in ./data, HTTP on 127.0.0.1:9190. Extra arguments go to `pharos server`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+PHAROS_UI_TESTS=0 bash scripts/install-deps.sh
+bash scripts/build-ui.sh
 cargo build --release --locked -p pharos
 exec ./target/release/pharos server "$@"

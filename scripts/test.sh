@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit/property/model tests, end-to-end tests against the
-# real binary and real peers (Debian's Prometheus), fuzz target builds plus a short fuzzing run.
+# Runs every check and test: the web UI's type check and build, formatting, clippy, unit/property/model
+# tests, end-to-end tests against the real binary and real peers (Debian's Prometheus), the UI's tests
+# in headless Chromium, fuzz target builds plus a short fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -8,6 +9,9 @@ export PHAROS_REQUIRE_PEERS=1
 export CARGO_TERM_COLOR=never
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "web UI: type check and build (embedded by the Rust build)"
+bash scripts/build-ui.sh
 
 step "rustfmt"
 cargo fmt --all -- --check
@@ -22,6 +26,10 @@ else
   cargo test --locked --workspace --no-fail-fast
 fi
 cargo test --locked --workspace --doc
+
+step "web UI end-to-end tests (headless Chromium driven by playwright-core)"
+cargo build --locked -p pharos
+(cd ui && PHAROS_BIN=../target/debug/pharos node --test e2e/)
 
 step "fuzz targets build"
 cargo build --manifest-path fuzz/Cargo.toml

@@ -202,8 +202,44 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+/// The web UI for the paths no API route takes: its pages get the UI's `index.html` (the UI routes
+/// itself), its files get their bytes with an ETag; anything else is a 404.
+async fn not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::http::{Method, header};
+    if method != Method::GET && method != Method::HEAD {
+        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    }
+    let path = uri.path();
+    let asset = if ::ui::is_page(path) {
+        ::ui::index()
+    } else if let Some(a) = ::ui::file(path).filter(|a| a.path != "/index.html") {
+        a
+    } else {
+        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    };
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag));
+    let common = [
+        (header::ETAG, asset.etag),
+        // Revalidated on every load (a 304 when unchanged): an upgraded binary serves its own UI.
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    if cached {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, asset.content_type)],
+        asset.body,
+    )
+        .into_response()
 }
 
 /// Counts requests and their latency by route and status.

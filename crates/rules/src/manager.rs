@@ -55,7 +55,8 @@ enum Stop {
     Shutdown,
 }
 
-/// Evaluations triggered by scrape health wait until this long after the previous one.
+/// Evaluations triggered by scrape health come at most once per this long, however often targets
+/// change health (a flapping fleet cannot make the rules run continuously).
 const MIN_TRIGGER_GAP_MS: i64 = 1000;
 
 pub struct Manager {
@@ -155,8 +156,9 @@ impl Manager {
     }
 
     /// Makes every group evaluate now, without waiting for its next slot (a scraped target went
-    /// down or came back). The groups keep their schedule; a triggered evaluation comes at least a
-    /// second after the previous one, and not at all when the next scheduled one is due first.
+    /// down or came back). The groups keep their schedule; triggered evaluations come at least a
+    /// second apart (later triggers wait, and share one evaluation), and not at all when the next
+    /// scheduled one is due first.
     pub fn trigger(&self) {
         self.trigger.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -209,12 +211,11 @@ async fn run_group(
             }
             if triggered && *stop.borrow() == Stop::Run {
                 let prev = group.status.lock().last_eval_ts;
-                let latest = prev.max(last_triggered);
-                // Too soon after the last evaluation: wait out the gap rather than drop the trigger
-                // (a target found down just after a scheduled evaluation would otherwise wait a
-                // whole interval).
+                // Too soon after the last triggered evaluation: wait out the gap rather than drop
+                // the trigger (the target found down would otherwise wait for the next slot). A
+                // scheduled evaluation just before does not delay it: it ran without the news.
                 let gap = MIN_TRIGGER_GAP_MS.min(interval / 2);
-                if let Some(last) = latest {
+                if let Some(last) = last_triggered {
                     let wait = last + gap - (env.now_ms)();
                     if wait > 0 {
                         tokio::select! {
@@ -223,7 +224,8 @@ async fn run_group(
                         }
                     }
                 }
-                let now = (env.now_ms)();
+                // Strictly after the scheduled evaluation, whose samples hold its timestamp.
+                let now = (env.now_ms)().max(prev.map_or(i64::MIN, |p| p + 1));
                 if *stop.borrow() == Stop::Run && now < eval_ts {
                     last_triggered = Some(now);
                     let (g, env2, opts2, do_restore) = (group.clone(), env.clone(), opts.clone(), restore);

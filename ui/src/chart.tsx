@@ -81,7 +81,9 @@ export function Chart({ data, stacked = false, height = 320, onZoom, legend = tr
           stroke: fg,
           grid: { stroke: grid },
           ticks: { stroke: grid },
-          size: 60,
+          // Wide enough for the longest tick label (uPlot passes the formatted values).
+          size: (_u: uPlot, values: string[] | null) =>
+            Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18)),
           values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
         },
       ],

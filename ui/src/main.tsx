@@ -3,12 +3,14 @@
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
 import { Alerts, SilenceForm, Silences } from "./alerts";
+import { DashboardList, DashboardView } from "./dashboards";
 import { Explore } from "./explore";
 import { Link, type Loc, navigate, useLocation } from "./router";
 import { Rules, Targets, Tsdb } from "./status";
 import "./style.css";
 
 const NAV: [string, string][] = [
+  ["/dashboards", "Dashboards"],
   ["/graph", "Explore"],
   ["/alerts", "Alerts"],
   ["/silences", "Silences"],
@@ -19,6 +21,9 @@ const NAV: [string, string][] = [
 
 function Page({ loc }: { loc: Loc }) {
   const p = loc.path;
+  if (p === "/dashboards") return <DashboardList />;
+  const board = /^\/dashboards\/([A-Za-z0-9_-]+)$/.exec(p);
+  if (board) return <DashboardView loc={loc} uid={board[1]} />;
   if (p === "/graph") return <Explore loc={loc} />;
   if (p === "/alerts") return <Alerts loc={loc} />;
   if (p === "/silences") return <Silences />;
@@ -39,7 +44,7 @@ function Page({ loc }: { loc: Loc }) {
 function App() {
   const loc = useLocation();
   useEffect(() => {
-    if (loc.path === "/") navigate("/graph", true);
+    if (loc.path === "/") navigate("/dashboards/overview", true);
   }, [loc.path]);
   const section = "/" + (loc.path.split("/")[1] ?? "");
   return (

@@ -4,6 +4,7 @@
 
 mod am_api;
 mod ast_json;
+pub mod dashboards;
 mod ingest;
 mod metrics;
 mod otlp;
@@ -76,6 +77,8 @@ pub struct Hooks {
     pub rules: std::sync::OnceLock<Arc<::rules::Manager>>,
     /// The built-in alert manager behind `/api/v2/*`; those answer 503 without one.
     pub alertmanager: std::sync::OnceLock<Arc<::notify::Alertmanager>>,
+    /// The web UI's dashboards behind `/api/pharos/v1/dashboards`; 503 without them.
+    pub dashboards: std::sync::OnceLock<Arc<dashboards::Store>>,
 }
 
 pub struct ApiState {
@@ -195,6 +198,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/api/v2/silence/{id}",
             get(am_api::get_silence).delete(am_api::delete_silence),
         )
+        .route("/api/pharos/v1/dashboards", get(dashboards::list))
+        .route(
+            "/api/pharos/v1/dashboards/{uid}",
+            get(dashboards::get)
+                .put(dashboards::put)
+                .delete(dashboards::delete)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    dashboards::MAX_DASHBOARD_BYTES + 1,
+                )),
+        )
         .route("/probe", get(probe::probe))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
@@ -205,6 +218,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
 /// The web UI for the paths no API route takes: its pages get the UI's `index.html` (the UI routes
 /// itself), its files get their bytes with an ETag; anything else is a 404.
 async fn not_found(
+    State(st): State<Arc<ApiState>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
@@ -214,6 +228,9 @@ async fn not_found(
         return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     }
     let path = uri.path();
+    if let Some(page) = dashboard_page(&st, path).await {
+        return page;
+    }
     let asset = if ::ui::is_page(path) {
         ::ui::index()
     } else if let Some(a) = ::ui::file(path).filter(|a| a.path != "/index.html") {
@@ -240,6 +257,32 @@ async fn not_found(
         asset.body,
     )
         .into_response()
+}
+
+/// `/dashboards/{uid}` of a dashboard that exists: the UI's page with the dashboard inlined, which
+/// saves the browser a round trip before its panels can query.
+async fn dashboard_page(st: &Arc<ApiState>, path: &str) -> Option<Response> {
+    use axum::http::header;
+    let uid = path.strip_prefix("/dashboards/")?.to_string();
+    let store = st.hooks.dashboards.get()?.clone();
+    let d = tokio::task::spawn_blocking(move || store.get(&uid))
+        .await
+        .ok()??;
+    let boot = dashboards::boot_json(&d);
+    let html = std::str::from_utf8(::ui::index().body).ok()?;
+    let script = format!("<script id=\"pharos-boot\" type=\"application/json\">{boot}</script>\n</head>");
+    let page = html.replacen("</head>", &script, 1);
+    Some(
+        (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            page,
+        )
+            .into_response(),
+    )
 }
 
 /// Counts requests and their latency by route and status.

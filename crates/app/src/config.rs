@@ -42,6 +42,20 @@ pub struct Config {
     /// The job scraping Pharos's own metrics in process.
     #[serde(default)]
     pub self_metrics: PushConfig,
+    /// The web UI's dashboards.
+    #[serde(default)]
+    pub dashboards: DashboardsConfig,
+}
+
+/// `dashboards:`: where the web UI finds dashboards besides the built-in ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardsConfig {
+    /// A folder of dashboard JSON files (relative to the config file's directory), re-read on every
+    /// load of the dashboard list; a file with the uid of a built-in dashboard replaces it.
+    pub dir: Option<String>,
+    /// The dashboards Pharos ships (`dashboards/` in the repository); on unless `false`.
+    pub builtin: Option<bool>,
 }
 
 /// `alertmanager:`: the built-in Alertmanager-compatible alert manager.
@@ -68,6 +82,14 @@ receivers:
   - name: page
   - name: chat
 "#;
+
+/// The dashboards built into the binary: file name and JSON text.
+pub const BUILTIN_DASHBOARDS: [(&str, &str); 4] = [
+    ("overview.json", include_str!("../../../dashboards/overview.json")),
+    ("region.json", include_str!("../../../dashboards/region.json")),
+    ("host.json", include_str!("../../../dashboards/host.json")),
+    ("pharos.json", include_str!("../../../dashboards/pharos.json")),
+];
 
 /// The rule files built into the binary: name and text.
 pub const BUILTIN_RULES: [(&str, &str); 2] = [
@@ -346,6 +368,20 @@ impl Config {
         Ok(Some(cfg))
     }
 
+    /// The built-in dashboards, unless `dashboards.builtin: false`.
+    pub fn builtin_dashboards(&self) -> &'static [(&'static str, &'static str)] {
+        if self.dashboards.builtin == Some(false) {
+            &[]
+        } else {
+            &BUILTIN_DASHBOARDS
+        }
+    }
+
+    /// The folder of provisioned dashboards, resolved against `base` (the config file's directory).
+    pub fn dashboards_dir(&self, base: &std::path::Path) -> Option<std::path::PathBuf> {
+        self.dashboards.dir.as_ref().map(|d| base.join(d))
+    }
+
     /// The built-in rule files, unless `builtin_rules: false`.
     pub fn builtin_rule_files(&self) -> std::result::Result<Vec<rules::RuleFile>, String> {
         if self.builtin_rules == Some(false) {
@@ -503,6 +539,26 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_dashboards_are_valid_and_distinct() {
+        let mut uids = std::collections::BTreeSet::new();
+        for (name, text) in BUILTIN_DASHBOARDS {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            api::dashboards::validate(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                uids.insert(v["uid"].as_str().unwrap_or_default().to_string()),
+                "{name}"
+            );
+        }
+        assert_eq!(uids.len(), 4);
+        let off = Config::parse("dashboards: {builtin: false, dir: boards}\n").unwrap();
+        assert!(off.builtin_dashboards().is_empty());
+        assert_eq!(
+            off.dashboards_dir(std::path::Path::new("/etc/pharos")),
+            Some(std::path::PathBuf::from("/etc/pharos/boards"))
+        );
+    }
 
     #[test]
     fn durations() {

@@ -50,6 +50,9 @@ pub struct ServerOptions {
     /// The built-in alert manager's configuration (see [`ServerOptions::load_rules`]); `None`
     /// turns it off.
     pub alertmanager: Option<notify::Config>,
+    /// The web UI's built-in dashboards (file name, JSON) and the folder of provisioned ones.
+    pub builtin_dashboards: &'static [(&'static str, &'static str)],
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -92,6 +95,7 @@ impl ServerOptions {
             field: "alertmanager",
             msg,
         })?;
+        self.dashboards_dir = cfg.dashboards_dir(base);
         Ok(())
     }
 
@@ -128,6 +132,8 @@ impl ServerOptions {
             external_labels: cfg.global.external_labels.clone().unwrap_or_default(),
             external_url: String::new(),
             alertmanager: None,
+            builtin_dashboards: cfg.builtin_dashboards(),
+            dashboards_dir: None,
         };
         let s = &cfg.storage;
         let dur =
@@ -283,6 +289,9 @@ fn reload_hook(
         }
         rule_manager.update(&rule_files, rule_options)?;
         state.set_probe_modules(modules);
+        if let Some(d) = state.hooks.dashboards.get() {
+            d.set_provision_dir(cfg.dashboards_dir(base));
+        }
         info!(file = %path.display(), jobs = n, rule_groups = groups, "configuration reloaded");
         Ok(())
     })
@@ -450,6 +459,10 @@ pub async fn run_server(
     let db = Arc::new(db);
     let state = Arc::new(api::ApiState::new(db.clone(), opts.limits.clone()));
     state.set_probe_modules(opts.probe_modules.clone());
+    let dashboards = api::dashboards::Store::new(opts.builtin_dashboards, opts.data_dir.join("dashboards"))
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    dashboards.set_provision_dir(opts.dashboards_dir.clone());
+    let _ = state.hooks.dashboards.set(Arc::new(dashboards));
     let app = api::router(state.clone());
 
     let appender = Arc::new(TsdbAppender::new(db.clone()));

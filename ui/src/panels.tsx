@@ -95,8 +95,10 @@ function Status({ loaded }: { loaded: Loaded<unknown> }) {
 
 function TimeSeriesPanel({ panel, ctx }: { panel: Panel; ctx: QueryContext }) {
   const loaded = usePanelData<Aligned>(panel, ctx, async (exprs, signal) => {
-    const start = Math.floor(ctx.startMs / ctx.stepMs) * ctx.stepMs;
-    const end = Math.floor(ctx.endMs / ctx.stepMs) * ctx.stepMs;
+    // The last point at the range's end (now, for a live dashboard), so that the newest samples
+    // show at once, even on a server that started seconds ago.
+    const end = ctx.endMs;
+    const start = end - Math.floor((ctx.endMs - ctx.startMs) / ctx.stepMs) * ctx.stepMs;
     const results = await Promise.all(
       exprs.map((query) =>
         v1WithWarnings<QueryData>(

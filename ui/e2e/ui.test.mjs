@@ -138,6 +138,51 @@ describe("explore", () => {
   });
 });
 
+describe("a large chart", () => {
+  test("100 series of 1,000 points render and stay responsive", async () => {
+    const series = 100;
+    const points = 1000;
+    const step = 60_000;
+    // On the minute, as the explorer aligns the range to its step.
+    const end = Math.floor(now / step) * step;
+    const start = end - (points - 1) * step;
+    let text = "# TYPE big_metric gauge\n";
+    for (let i = 0; i < series; i++) {
+      for (let k = 0; k < points; k++) {
+        const t = start + k * step;
+        text += `big_metric{series="s${i}"} ${i + Math.sin(k / 20 + i)} ${t}\n`;
+      }
+    }
+    await importText(pharos.url, text);
+    const { page, errors } = await openPage(browser);
+    const started = Date.now();
+    await page.goto(`${pharos.url}/graph?expr=big_metric&range=${points - 1}m&end=${end}&step=1m`);
+    const chart = page.locator(".chart");
+    await chart.waitFor();
+    const drawn = Date.now() - started;
+    assert.equal(await chart.getAttribute("data-series"), String(series));
+    assert.equal(await chart.getAttribute("data-points"), String(series * points));
+    // Moving the cursor across the plot updates the legend each time.
+    const box = await page.locator(".u-over").boundingBox();
+    const moves = 20;
+    const t0 = Date.now();
+    let last = "";
+    for (let i = 0; i < moves; i++) {
+      await page.mouse.move(box.x + (box.width * (i + 0.5)) / moves, box.y + box.height / 2);
+      const v = await page.locator(".u-legend .u-series").nth(1).locator(".u-value").innerText();
+      assert.notEqual(v, last);
+      last = v;
+    }
+    const perMove = (Date.now() - t0) / moves;
+    console.log(
+      `large chart: ${series} series x ${points} points drawn ${drawn} ms after navigation; ` +
+        `${perMove.toFixed(1)} ms per cursor move with the legend read back`,
+    );
+    await screenshot(page, "explore-large");
+    assert.deepEqual(errors, []);
+  });
+});
+
 describe("alerting pages", () => {
   test("a silence created from a firing alert, then expired", async () => {
     const { page, errors } = await openPage(browser);

@@ -95,7 +95,9 @@ export function Chart({ data, stacked = false, height = 320, onZoom, legend = tr
           width: 1.5,
           fill: stacked ? `${color(i)}55` : undefined,
           spanGaps: false,
-          points: { show: false },
+          // Dots where a line cannot show much: a series with only a few samples in the range
+          // (a target scraped since moments ago) would otherwise be invisible.
+          points: { show: s.values.filter((v) => v !== null).length < 30, size: 5 },
           value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) =>
             idx == null ? "" : formatValue(raw[i][idx], unit),
         })),

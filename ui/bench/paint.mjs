@@ -3,7 +3,7 @@
 // opens /dashboards/host?range=24h several times, each in a new browser context (nothing cached),
 // and the time from navigation to every panel drawn is reported. Prints a Markdown section.
 //
-//   node ui/bench/paint.mjs [--runs 5] [--bin target/release/pharos]
+//   node ui/bench/paint.mjs [--runs 5] [--bin target/release/pharos] [--screenshot file.png]
 //
 // Not a test: it measures and records (BENCHMARKS.md), it asserts only that the panels drew.
 
@@ -121,6 +121,9 @@ try {
     const requests = await page.evaluate(() => performance.getEntriesByType("resource").length);
     times.push(ms);
     console.error(`paint: run ${k + 1}/${runs}: every panel drawn ${ms} ms after navigation (${requests} requests)`);
+    if (k === runs - 1 && arg("screenshot")) {
+      await page.screenshot({ path: arg("screenshot"), fullPage: true });
+    }
     await context.close();
   }
 } finally {

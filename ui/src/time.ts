@@ -54,7 +54,7 @@ export function autoStep(rangeMs: number, points = 250): number {
 }
 
 /** The relative ranges offered by the pickers. */
-export const RANGES = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "2d", "7d", "30d"];
+export const RANGES = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d", "30d"];
 
 /** `YYYY-MM-DDTHH:MM` in local time, the value of a datetime-local input. */
 export function toLocalInput(ms: number): string {

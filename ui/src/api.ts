@@ -112,6 +112,11 @@ export function labelValues(name: string, match?: string): Promise<string[]> {
   return values;
 }
 
+/** Answers the page arrived with (a dashboard's variable lookups), kept as if fetched just now. */
+export function seedLabelValues(name: string, match: string | undefined, values: string[]) {
+  cache.set(`${name}\u0000${match ?? ""}`, { at: Date.now(), values: Promise.resolve(values) });
+}
+
 export function labelNames(match?: string): Promise<string[]> {
   const key = `\u0001names\u0000${match ?? ""}`;
   const hit = cache.get(key);

@@ -2,7 +2,7 @@
 // editable as JSON and saved through the API. The URL holds the range and the variables' values.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError, labelValues } from "./api";
+import { ApiError, labelValues, seedLabelValues } from "./api";
 import {
   ALL,
   type Dashboard,
@@ -70,9 +70,16 @@ function bootDashboard(uid: string): Loaded | null {
   const el = document.getElementById("pharos-boot");
   if (!el?.textContent) return null;
   try {
-    const boot = JSON.parse(el.textContent) as { uid?: string; dashboard?: Dashboard; source?: Summary["source"]; revertible?: boolean };
+    const boot = JSON.parse(el.textContent) as {
+      uid?: string;
+      dashboard?: Dashboard;
+      source?: Summary["source"];
+      revertible?: boolean;
+      variableOptions?: { label: string; match: string | null; values: string[] }[];
+    };
     el.remove();
     if (boot.uid !== uid || !boot.dashboard) return null;
+    for (const o of boot.variableOptions ?? []) seedLabelValues(o.label, o.match ?? undefined, o.values);
     return { dashboard: boot.dashboard, source: boot.source ?? "builtin", revertible: !!boot.revertible };
   } catch {
     return null;

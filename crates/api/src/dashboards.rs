@@ -299,30 +299,35 @@ pub fn validate(v: &Value) -> Result<(), String> {
 /// The expression with `$__interval`-style and dashboard variables replaced by sample values, so
 /// that its syntax can be checked before any variable has a value.
 fn substitute_for_check(expr: &str, vars: &[String]) -> String {
+    replace_variables(expr, |name| match name {
+        "__interval" | "__rate_interval" | "__range" => Some("1m".to_string()),
+        n if vars.iter().any(|v| v == n) => Some("x".to_string()),
+        _ => None,
+    })
+}
+
+/// Replaces each `$name` and `${name}` (letters, digits, `_`) for which `value` has a text, as the
+/// UI does; the others stay as they are.
+fn replace_variables(expr: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let is_name = |n: &str| !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
     let mut out = String::with_capacity(expr.len());
     let mut rest = expr;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
-            match inner.find('}') {
-                Some(end) => (&inner[..end], end + 2),
-                None => ("", 0),
-            }
-        } else {
+        let braced = after
+            .strip_prefix('{')
+            .and_then(|x| x.find('}').map(|e| (&x[..e], e + 2)))
+            .filter(|(n, _)| is_name(n));
+        let (name, len) = braced.unwrap_or_else(|| {
             let end = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(after.len());
             (&after[..end], end)
-        };
-        let value = match name {
-            "__interval" | "__rate_interval" | "__range" => Some("1m"),
-            n if vars.iter().any(|v| v == n) => Some("x"),
-            _ => None,
-        };
-        match value {
+        });
+        match Some(name).filter(|n| is_name(n)).and_then(&value) {
             Some(v) => {
-                out.push_str(v);
+                out.push_str(&v);
                 rest = &after[len..];
             }
             None => {
@@ -356,11 +361,117 @@ fn summary(d: &Dashboard) -> Value {
     })
 }
 
-/// The dashboard as the UI's page carries it: its summary and body, as JSON safe inside a
-/// `<script>` element (no `</script>` or `<!--` can end it early).
-pub fn boot_json(d: &Dashboard) -> String {
+/// One `label_values(...)` lookup the UI makes for a variable: the label, the selector with the
+/// variables before it substituted exactly as the UI substitutes them, and the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableOptions {
+    pub label: String,
+    pub selector: Option<String>,
+    pub values: Vec<String>,
+}
+
+/// The label and selector of `label_values(label)` or `label_values(selector, label)`, split as the
+/// UI splits them (at the last comma).
+fn parse_label_values(q: &str) -> Option<(String, Option<String>)> {
+    let inner = q.trim().strip_prefix("label_values(")?.strip_suffix(')')?.trim();
+    let is_name = |s: &str| {
+        let mut b = s.bytes();
+        b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    match inner.rfind(',') {
+        None => is_name(inner).then(|| (inner.to_string(), None)),
+        Some(i) => {
+            let label = inner[i + 1..].trim();
+            let sel = inner[..i].trim();
+            (is_name(label) && !sel.is_empty()).then(|| (label.to_string(), Some(sel.to_string())))
+        }
+    }
+}
+
+/// What a selection stands for in an expression, as the UI computes it: `.*` for All, the value
+/// itself, or the values regex-escaped and joined by `|`.
+fn variable_text(selected: &[String]) -> String {
+    if selected.iter().any(|s| s == "$__all") {
+        return ".*".into();
+    }
+    match selected {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => many
+            .iter()
+            .map(|v| regex::escape(v))
+            .collect::<Vec<_>>()
+            .join("|"),
+    }
+}
+
+/// `$name` and `${name}` replaced by the values (escaped for a PromQL string), as the UI does.
+fn substitute_values(expr: &str, values: &BTreeMap<String, String>) -> String {
+    replace_variables(expr, |name| {
+        values
+            .get(name)
+            .map(|v| v.replace('\\', "\\\\").replace('"', "\\\""))
+    })
+}
+
+/// The lookups the UI will make for the dashboard's variables, in order, answered by `lookup`
+/// (label, selector → values). `chosen` is each variable's selection from the page's URL
+/// (`var-<name>`); without one a variable takes All when it offers it, else its first value.
+/// Stops at a variable whose query is not `label_values(...)` or whose lookup fails.
+pub fn variable_options(
+    d: &Dashboard,
+    chosen: &BTreeMap<String, Vec<String>>,
+    mut lookup: impl FnMut(&str, Option<&str>) -> Option<Vec<String>>,
+) -> Vec<VariableOptions> {
+    let mut out = Vec::new();
+    let mut values = BTreeMap::new();
+    let vars = d
+        .body
+        .get("variables")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for v in vars {
+        let (Some(name), Some(query)) = (
+            v.get("name").and_then(Value::as_str),
+            v.get("query").and_then(Value::as_str),
+        ) else {
+            break;
+        };
+        let Some((label, selector)) = parse_label_values(query) else {
+            break;
+        };
+        let selector = selector.map(|s| substitute_values(&s, &values));
+        let Some(found) = lookup(&label, selector.as_deref()) else {
+            break;
+        };
+        let all = v.get("includeAll").and_then(Value::as_bool).unwrap_or(false);
+        let selected = match chosen.get(name).filter(|c| !c.is_empty()) {
+            Some(c) => c.clone(),
+            None if all => vec!["$__all".to_string()],
+            None => found.first().cloned().into_iter().collect(),
+        };
+        values.insert(name.to_string(), variable_text(&selected));
+        out.push(VariableOptions {
+            label,
+            selector,
+            values: found,
+        });
+    }
+    out
+}
+
+/// The dashboard as the UI's page carries it: its summary and body, and the answers to its
+/// variables' lookups, as JSON safe inside a `<script>` element (no `</script>` or `<!--` can end
+/// it early).
+pub fn boot_json(d: &Dashboard, options: &[VariableOptions]) -> String {
     let mut v = summary(d);
     v["dashboard"] = d.body.clone();
+    v["variableOptions"] = options
+        .iter()
+        .map(|o| json!({"label": o.label, "match": o.selector, "values": o.values}))
+        .collect();
     // `<` only occurs inside JSON strings, where `\u003c` means the same.
     v.to_string().replace('<', "\\u003c")
 }
@@ -484,6 +595,73 @@ mod tests {
             substitute_for_check("a{b=\"$v\"}[$__interval] $other ${v}", &["v".into()]),
             "a{b=\"x\"}[1m] $other x"
         );
+    }
+
+    #[test]
+    fn variable_lookups_follow_the_ui() {
+        let body = serde_json::from_str(
+            r#"{"title": "T", "panels": [], "variables": [
+                {"name": "region", "query": "label_values(up, region)", "includeAll": true},
+                {"name": "host", "query": "label_values(node_uname_info{region=~\"$region\"}, instance)"},
+                {"name": "disk", "query": "label_values(node_disk_info{instance=\"${host}\"}, device)"}]}"#,
+        )
+        .unwrap();
+        let d = Dashboard {
+            uid: "t".into(),
+            source: Source::Builtin,
+            body,
+            shadows: false,
+        };
+        let mut asked = Vec::new();
+        let mut lookup = |label: &str, sel: Option<&str>| {
+            asked.push((label.to_string(), sel.map(str::to_string)));
+            Some(match label {
+                "region" => vec!["eu".to_string(), "us".to_string()],
+                "instance" => vec!["a\"b".to_string(), "c".to_string()],
+                _ => vec!["vda".to_string()],
+            })
+        };
+        let got = variable_options(&d, &BTreeMap::new(), &mut lookup);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            asked,
+            [
+                ("region".to_string(), Some("up".to_string())),
+                (
+                    "instance".to_string(),
+                    Some(r#"node_uname_info{region=~".*"}"#.to_string())
+                ),
+                (
+                    "device".to_string(),
+                    Some(r#"node_disk_info{instance="a\"b"}"#.to_string())
+                ),
+            ]
+        );
+        // Values chosen in the URL are used instead; several are a regex alternation.
+        let mut chosen = BTreeMap::new();
+        chosen.insert(
+            "region".to_string(),
+            vec!["eu".to_string(), "us.west".to_string()],
+        );
+        let got = variable_options(&d, &chosen, |_, _| Some(vec!["x".to_string()]));
+        assert_eq!(
+            got[1].selector.as_deref(),
+            Some(r#"node_uname_info{region=~"eu|us\\.west"}"#)
+        );
+        // A failed lookup stops there.
+        assert!(variable_options(&d, &BTreeMap::new(), |_, _| None).is_empty());
+        assert_eq!(
+            parse_label_values("label_values(job)"),
+            Some(("job".into(), None))
+        );
+        assert_eq!(
+            parse_label_values("label_values(up{a=\"1,2\"}, job)")
+                .unwrap()
+                .1
+                .as_deref(),
+            Some("up{a=\"1,2\"}")
+        );
+        assert_eq!(parse_label_values("query_result(up)"), None);
     }
 
     #[test]

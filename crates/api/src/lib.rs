@@ -228,7 +228,7 @@ async fn not_found(
         return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     }
     let path = uri.path();
-    if let Some(page) = dashboard_page(&st, path).await {
+    if let Some(page) = dashboard_page(&st, path, uri.query()).await {
         return page;
     }
     let asset = if ::ui::is_page(path) {
@@ -259,16 +259,34 @@ async fn not_found(
         .into_response()
 }
 
-/// `/dashboards/{uid}` of a dashboard that exists: the UI's page with the dashboard inlined, which
-/// saves the browser a round trip before its panels can query.
-async fn dashboard_page(st: &Arc<ApiState>, path: &str) -> Option<Response> {
+/// `/dashboards/{uid}` of a dashboard that exists: the UI's page with the dashboard and the
+/// answers to its variables' `label_values` lookups inlined, so that the browser's first requests
+/// after the page and its script are the panels' queries, all at once.
+async fn dashboard_page(st: &Arc<ApiState>, path: &str, query: Option<&str>) -> Option<Response> {
     use axum::http::header;
     let uid = path.strip_prefix("/dashboards/")?.to_string();
     let store = st.hooks.dashboards.get()?.clone();
-    let d = tokio::task::spawn_blocking(move || store.get(&uid))
-        .await
-        .ok()??;
-    let boot = dashboards::boot_json(&d);
+    let mut chosen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if let Some(name) = k.strip_prefix("var-") {
+            chosen.entry(name.to_string()).or_default().push(v.into_owned());
+        }
+    }
+    let db = st.db.clone();
+    let (d, options) = tokio::task::spawn_blocking(move || {
+        let d = store.get(&uid)?;
+        let options = dashboards::variable_options(&d, &chosen, |label, selector| {
+            let matchers = match selector {
+                Some(s) => selector::parse(s).ok()?,
+                None => Vec::new(),
+            };
+            storage::Queryable::label_values(&*db, label, i64::MIN, i64::MAX, &matchers).ok()
+        });
+        Some((d, options))
+    })
+    .await
+    .ok()??;
+    let boot = dashboards::boot_json(&d, &options);
     let html = std::str::from_utf8(::ui::index().body).ok()?;
     let script = format!("<script id=\"pharos-boot\" type=\"application/json\">{boot}</script>\n</head>");
     let page = html.replacen("</head>", &script, 1);

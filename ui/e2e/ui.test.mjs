@@ -267,7 +267,19 @@ describe("layout", () => {
       [390, 844, "light"],
     ]) {
       const { page, errors } = await openPage(browser, { width, height, colorScheme });
-      for (const path of ["/graph?expr=demo_metric", "/alerts", "/silences", "/silences/new", "/rules", "/targets", "/tsdb-status"]) {
+      for (const path of [
+        "/dashboards",
+        "/dashboards/overview",
+        "/dashboards/host",
+        "/dashboards/pharos",
+        "/graph?expr=demo_metric",
+        "/alerts",
+        "/silences",
+        "/silences/new",
+        "/rules",
+        "/targets",
+        "/tsdb-status",
+      ]) {
         await page.goto(`${pharos.url}${path}`);
         await page.locator("main h1").waitFor();
         await page.waitForLoadState("networkidle");

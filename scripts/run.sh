@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 PHAROS_UI_TESTS=0 bash scripts/install-deps.sh
 bash scripts/build-ui.sh
 cargo build --release --locked -p pharos
-exec ./target/release/pharos server "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/pharos" server "$@"

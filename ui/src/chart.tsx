@@ -83,7 +83,7 @@ export function Chart({ data, stacked = false, height = 320, onZoom, legend = tr
           ticks: { stroke: grid },
           // Wide enough for the longest tick label (uPlot passes the formatted values).
           size: (_u: uPlot, values: string[] | null) =>
-            Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18)),
+            Math.max(44, ...(values ?? []).map((v) => v.length * 8 + 26)),
           values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
         },
       ],

@@ -15,7 +15,7 @@ use reqwest::blocking::Client;
 use serde::Serialize;
 
 use crate::parse_duration;
-use crate::report::{Machine, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, command_line, date, machine, section_head};
 use crate::server::{clock_ticks, cpu_ticks, current_rss, free_port, peak_rss, spawn, wait_ready};
 
 /// Section markers: one section for the host collector alone (the floor's configuration), one for
@@ -53,11 +53,8 @@ pub struct Args {
     /// Directory for agent-results.json, the configurations and the logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the agent section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "/usr/bin/prometheus-node-exporter")]
     node_exporter_bin: PathBuf,
 }
@@ -343,11 +340,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let md = markdown(&report, args.scrape_series);
     println!("{md}");
-    if args.write_md {
-        let (begin, end) = markers(args.scrape_series);
-        write_section(&args.md_file, begin, end, &md)?;
-        eprintln!("agent: wrote the section in {}", args.md_file.display());
-    }
+    let (begin, end) = markers(args.scrape_series);
+    args.md.write("agent", begin, end, &md)?;
     if !report.checks.is_empty() {
         bail!("{}", report.checks.join("; "));
     }

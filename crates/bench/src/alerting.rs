@@ -31,11 +31,8 @@ pub struct Args {
     /// Directory for alerting-results.json, the configurations and the logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the alerting section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "/usr/bin/prometheus-node-exporter")]
     node_exporter_bin: PathBuf,
     #[arg(long, default_value = "/usr/bin/prometheus")]
@@ -445,8 +442,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &out.join("alerting-results.json"),
         &report,
         &md,
-        args.write_md,
-        &args.md_file,
+        &args.md,
         (BEGIN, END),
         &report.checks,
     )

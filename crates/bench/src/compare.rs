@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
 use crate::load::{self, Protocol};
-use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head};
 use crate::server::{self, Binaries, Server, Started, clock_ticks, cpu_ticks, peak_rss};
 
 #[derive(clap::Args)]
@@ -36,11 +36,8 @@ pub struct Args {
     /// Directory for results.json and the servers' logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the comparison section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "prometheus")]
     prometheus_bin: PathBuf,
     #[arg(long, default_value = "influxd")]
@@ -140,10 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let md = markdown(&report);
     println!("{md}");
-    if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
-        eprintln!("compare: wrote the section in {}", args.md_file.display());
-    }
+    args.md.write("compare", BEGIN, END, &md)?;
     eprintln!("compare: raw results in {}", out.join("results.json").display());
     let failed: Vec<String> = report
         .results

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::fleet::{Fleet, instance};
-use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, WorkloadFacts, command_line, date, machine, section_head};
 use crate::server::{
     self, Binaries, Proc, Server, Started, clock_ticks, cpu_ticks, current_rss, peak_rss, reset_peak_rss,
 };
@@ -46,11 +46,8 @@ pub struct Args {
     /// Directory for query-results.json and the servers' logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the query section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "prometheus")]
     prometheus_bin: PathBuf,
     /// Per-query sample limit given to both servers (Pharos `limits.max_query_samples`, Prometheus
@@ -724,10 +721,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     let md = markdown(&report);
     println!("{md}");
-    if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
-        eprintln!("query: wrote the section in {}", args.md_file.display());
-    }
+    args.md.write("query", BEGIN, END, &md)?;
     eprintln!("query: raw results in {}", path.display());
     let failed: Vec<String> = report
         .results

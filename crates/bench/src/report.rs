@@ -181,26 +181,43 @@ pub(crate) fn write_section(path: &Path, begin: &str, end: &str, section: &str) 
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
 
+/// `--write-md` and `--md-file`, the same for every bench.
+#[derive(clap::Args)]
+pub struct MarkdownOut {
+    /// Write (or replace) this bench's section of the Markdown file.
+    #[arg(long)]
+    write_md: bool,
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    md_file: std::path::PathBuf,
+}
+
+impl MarkdownOut {
+    /// With `--write-md`, writes `section` into the file between its markers.
+    pub(crate) fn write(&self, name: &str, begin: &str, end: &str, section: &str) -> anyhow::Result<()> {
+        if self.write_md {
+            write_section(&self.md_file, begin, end, section)?;
+            eprintln!("{name}: wrote the section in {}", self.md_file.display());
+        }
+        Ok(())
+    }
+}
+
 /// The end of every side-by-side run: the results as JSON in `out`, the Markdown section printed
-/// and, with `write_md`, written into `md_file` between its markers; fails if a check failed.
-#[allow(clippy::too_many_arguments)]
+/// and, with `--write-md`, written into the Markdown file between its markers; fails if a check
+/// failed.
 pub(crate) fn publish(
     name: &str,
     out: &Path,
     results: &impl Serialize,
     md: &str,
-    write_md: bool,
-    md_file: &Path,
+    md_out: &MarkdownOut,
     (begin, end): (&str, &str),
     checks: &[String],
 ) -> anyhow::Result<()> {
     std::fs::write(out, serde_json::to_string_pretty(results)?)
         .with_context(|| format!("writing {}", out.display()))?;
     println!("{md}");
-    if write_md {
-        write_section(md_file, begin, end, md)?;
-        eprintln!("{name}: wrote the section in {}", md_file.display());
-    }
+    md_out.write(name, begin, end, md)?;
     if !checks.is_empty() {
         anyhow::bail!("{}", checks.join("; "));
     }

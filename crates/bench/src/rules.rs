@@ -44,11 +44,8 @@ pub struct Args {
     /// Directory for rules-results.json, the configurations and the logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the rules section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "/usr/bin/prometheus")]
     prometheus_bin: PathBuf,
 }
@@ -360,8 +357,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &out.join("rules-results.json"),
         &report,
         &md,
-        args.write_md,
-        &args.md_file,
+        &args.md,
         (BEGIN, END),
         &report.checks,
     )

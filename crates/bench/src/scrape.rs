@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::exporter::{Exporter, Scraper};
-use crate::report::{Machine, command_line, date, machine, section_head, write_section};
+use crate::report::{Machine, command_line, date, machine, section_head};
 use crate::server::{
     self, Binaries, Proc, Server, Setup, Started, clock_ticks, cpu_ticks, current_rss, peak_rss,
 };
@@ -54,11 +54,8 @@ pub struct Args {
     /// Directory for scrape-results.json, the scrape configurations and the servers' logs.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Write (or replace) the scrape section of the Markdown file.
-    #[arg(long)]
-    write_md: bool,
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    md_file: PathBuf,
+    #[command(flatten)]
+    md: crate::report::MarkdownOut,
     #[arg(long, default_value = "prometheus")]
     prometheus_bin: PathBuf,
 }
@@ -327,10 +324,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let md = markdown(&report);
     println!("{md}");
-    if args.write_md {
-        write_section(&args.md_file, BEGIN, END, &md)?;
-        eprintln!("scrape: wrote the section in {}", args.md_file.display());
-    }
+    args.md.write("scrape", BEGIN, END, &md)?;
     eprintln!(
         "scrape: raw results in {}",
         out.join("scrape-results.json").display()
